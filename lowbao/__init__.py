@@ -1,0 +1,5 @@
+"""lowbao: rural dibao and extreme-poverty support case management, linked with the poverty registry."""
+
+from lowbao.celery import app as celery_app
+
+__all__ = ["celery_app"]

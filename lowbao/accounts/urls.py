@@ -1,0 +1,12 @@
+from django.urls import path
+
+from lowbao.accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("password/", views.password_change, name="password_change"),
+    path("switch-area/", views.switch_area, name="switch_area"),
+]

@@ -1,0 +1,7 @@
+"""``/api/v1/``: every endpoint is in the OpenAPI schema (contracts.md)."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("lowbao.areas.api.urls")),
+]

@@ -1,0 +1,74 @@
+"""Roles (contracts.md codes, Chinese labels) and the capabilities each role holds.
+
+A capability says what kind of thing a role may do; *where* comes from the area of the role
+assignment (a role covers everything below its area). Object scope is never decided here: it comes
+from ``lowbao.areas.scoping``.
+"""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    VILLAGE_ASSISTANT = "village_assistant", "嘎查村协理员"
+    TOWNSHIP_CASEWORKER = "township_caseworker", "苏木乡镇经办人"
+    TOWNSHIP_HEAD = "township_head", "苏木乡镇负责人"
+    SERVICE_ORG = "service_org", "购买服务机构"
+    COUNTY_CIVIL_AFFAIRS = "county_civil_affairs", "旗县民政局"
+    COUNTY_POVERTY_OFFICE = "county_poverty_office", "旗县扶贫办"
+    COUNTY_LEADER = "county_leader", "旗县主要领导"
+    LEAGUE_OFFICER = "league_officer", "盟市"
+    REGION_OFFICER = "region_officer", "自治区"
+    DATA_ADMIN = "data_admin", "数据管理员"
+    SECURITY_ADMIN = "security_admin", "安全管理员"
+    AUDIT_ADMIN = "audit_admin", "审计管理员"
+    POVERTY_OFFICE_SYSTEM = "poverty_office_system", "扶贫部门系统"
+    DISABILITY_FEDERATION_SYSTEM = "disability_federation_system", "残联系统"
+    VERIFICATION_PLATFORM_SYSTEM = "verification_platform_system", "核对平台系统"
+
+
+class Perm:
+    """Capability names. Domain apps add theirs here so the matrix stays in one table."""
+
+    AREA_VIEW = "area.view"
+    AUDIT_VIEW = "audit.view"
+    ACCOUNT_MANAGE = "account.manage"
+    IMPORT_RUN = "import.run"
+
+
+SYSTEM_ROLES = frozenset(
+    {Role.POVERTY_OFFICE_SYSTEM, Role.DISABILITY_FEDERATION_SYSTEM,
+     Role.VERIFICATION_PLATFORM_SYSTEM}
+)
+
+# The lowest area level at which each role may be assigned (a township role on a village is fine;
+# a county role on a township is not what the role means).
+ROLE_LEVELS: dict[str, tuple[str, ...]] = {
+    Role.VILLAGE_ASSISTANT: ("village", "township"),
+    Role.TOWNSHIP_CASEWORKER: ("township",),
+    Role.TOWNSHIP_HEAD: ("township",),
+    Role.SERVICE_ORG: ("county", "township"),
+    Role.COUNTY_CIVIL_AFFAIRS: ("county",),
+    Role.COUNTY_POVERTY_OFFICE: ("county",),
+    Role.COUNTY_LEADER: ("county",),
+    Role.LEAGUE_OFFICER: ("league",),
+    Role.REGION_OFFICER: ("region",),
+    Role.DATA_ADMIN: ("region", "league", "county"),
+    Role.SECURITY_ADMIN: ("region", "league", "county"),
+    Role.AUDIT_ADMIN: ("region", "league", "county"),
+    Role.POVERTY_OFFICE_SYSTEM: ("region", "league", "county"),
+    Role.DISABILITY_FEDERATION_SYSTEM: ("region", "league", "county"),
+    Role.VERIFICATION_PLATFORM_SYSTEM: ("region", "league", "county"),
+}
+
+_HUMAN_ROLES = frozenset(Role) - SYSTEM_ROLES
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    role: frozenset({Perm.AREA_VIEW}) for role in _HUMAN_ROLES
+} | {role: frozenset() for role in SYSTEM_ROLES}
+ROLE_PERMISSIONS[Role.DATA_ADMIN] |= {Perm.IMPORT_RUN}
+ROLE_PERMISSIONS[Role.SECURITY_ADMIN] |= {Perm.ACCOUNT_MANAGE}
+ROLE_PERMISSIONS[Role.AUDIT_ADMIN] |= {Perm.AUDIT_VIEW}
+
+
+def role_has_perm(role: str, perm: str) -> bool:
+    return perm in ROLE_PERMISSIONS.get(role, frozenset())

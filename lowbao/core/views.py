@@ -1,0 +1,15 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from lowbao.areas.selectors import area_roots_for_actor
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """工作台: who I am, where I work, what I may open."""
+    return render(request, "core/home.html", {"roots": area_roots_for_actor(actor=request.user)})
+
+
+def health(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")

@@ -1,0 +1,27 @@
+"""Test settings: fast hasher, locmem cache and email, eager Celery, fixed test keys.
+
+``DATABASE_URL`` selects PostgreSQL (CI); without it the suite runs on SQLite.
+"""
+
+from lowbao.env import VAR_DIR, env
+
+from .base import *  # noqa: F403
+from .base import DATABASES
+
+SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")
+FIELD_ENCRYPTION_KEYS = {
+    "test1": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+    "test2": "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=",
+}
+FIELD_ENCRYPTION_CURRENT_KEY_ID = "test1"
+BLIND_INDEX_KEY = "dGVzdC1ibGluZC1pbmRleC1rZXktMzItYnl0ZXMtLS0="
+LOWBAO_DEMO_MODE = True
+ALLOWED_HOSTS = ["*"]
+MEDIA_ROOT = VAR_DIR / "test-media"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}

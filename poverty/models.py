@@ -1,0 +1,1 @@
+"""Models of the poverty app (built by its issue)."""

@@ -1,0 +1,1 @@
+"""Models of the review app (built by its issue)."""

@@ -1,0 +1,6 @@
+"""Root conftest: registers the fixture modules of each app (style B.9)."""
+
+pytest_plugins = [
+    "tests.fixtures.areas",
+    "tests.fixtures.accounts",
+]
