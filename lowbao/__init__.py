@@ -1,4 +1,4 @@
-"""lowbao: rural dibao and extreme-poverty support case management, linked with the poverty registry."""
+"""lowbao: rural dibao and extreme-poverty support cases, linked with the poverty registry."""
 
 from lowbao.celery import app as celery_app
 

@@ -3,4 +3,6 @@
 pytest_plugins = [
     "tests.fixtures.areas",
     "tests.fixtures.accounts",
+    "tests.fixtures.audit",
+    "tests.fixtures.people",
 ]

@@ -9,8 +9,17 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "display_name", "is_active", "is_service_account", "last_login")
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        ("lowbao", {"fields": ("display_name", "must_change_password", "password_changed_at",
-                               "is_service_account")}),
+        (
+            "lowbao",
+            {
+                "fields": (
+                    "display_name",
+                    "must_change_password",
+                    "password_changed_at",
+                    "is_service_account",
+                )
+            },
+        ),
     )
 
 

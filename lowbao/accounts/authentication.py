@@ -1,4 +1,4 @@
-"""Token authentication for service accounts, with hashed tokens (DRF's authtoken stores them plain)."""
+"""Token authentication for service accounts; tokens are stored hashed (DRF's are plain)."""
 
 from django.utils import timezone
 from rest_framework import authentication, exceptions

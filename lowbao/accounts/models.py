@@ -10,7 +10,8 @@ class User(AbstractUser):
 
     display_name = models.CharField("姓名", max_length=50, blank=True)
     must_change_password = models.BooleanField(
-        "下次登录须修改密码", default=True,
+        "下次登录须修改密码",
+        default=True,
         help_text="新账号和管理员重置密码后为真；修改密码后清除。",
     )
     password_changed_at = models.DateTimeField("密码修改时间", null=True, blank=True)
@@ -35,7 +36,9 @@ class ApiToken(models.Model):
     """An API token for a service account (``Authorization: Token <key>``)."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
         verbose_name="用户",
     )
     key_hash = models.CharField("令牌摘要", max_length=64, unique=True)

@@ -3,6 +3,7 @@
 from functools import cache
 from pathlib import Path
 
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 
 _LIST_PATH = Path(__file__).parent / "data" / "chinese-common-passwords.txt"
@@ -11,7 +12,9 @@ _LIST_PATH = Path(__file__).parent / "data" / "chinese-common-passwords.txt"
 @cache
 def _common_passwords() -> frozenset[str]:
     lines = _LIST_PATH.read_text(encoding="utf-8").splitlines()
-    return frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
+    return frozenset(
+        line.strip().lower() for line in lines if line.strip() and not line.startswith("#")
+    )
 
 
 class ChineseCommonPasswordValidator:
@@ -44,3 +47,13 @@ class CharacterClassesValidator:
 
     def get_help_text(self) -> str:
         return "密码须至少包含大写字母、小写字母、数字、符号中的三类。"
+
+
+class MinimumLengthValidator(password_validation.MinimumLengthValidator):
+    """Django's rule, with the Chinese message its catalogue lacks for this plural form."""
+
+    def get_error_message(self) -> str:
+        return f"密码太短，至少需要 {self.min_length} 个字符。"
+
+    def get_help_text(self) -> str:
+        return f"密码至少需要 {self.min_length} 个字符。"

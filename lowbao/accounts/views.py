@@ -31,8 +31,10 @@ def password_change(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             user_change_password(
-                actor=request.user, user=request.user,
-                new_password=form.cleaned_data["new_password1"], request=request,
+                actor=request.user,
+                user=request.user,
+                new_password=form.cleaned_data["new_password1"],
+                request=request,
             )
         except DomainError as exc:
             for message in exc.fields.get("new_password", [exc.message]):
@@ -42,7 +44,8 @@ def password_change(request: HttpRequest) -> HttpResponse:
             messages.success(request, "密码已修改。")
             return redirect("web:home")
     return render(
-        request, "accounts/password_change.html",
+        request,
+        "accounts/password_change.html",
         {"form": form, "forced": password_change_required(request.user)},
     )
 

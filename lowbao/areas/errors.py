@@ -1,7 +1,7 @@
-from enum import Enum
+from enum import StrEnum
 
 
-class AreaErrorCode(str, Enum):
+class AreaErrorCode(StrEnum):
     BAD_CODE = "area_bad_code"
     BAD_LEVEL = "area_bad_level"
     PARENT_UNKNOWN = "area_parent_unknown"

@@ -35,7 +35,11 @@ class Area(BaseModel):
     name = models.CharField("名称", max_length=100)
     level = models.CharField("级别", max_length=10, choices=AreaLevel.choices)
     parent = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children",
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
         verbose_name="上级",
     )
     path = models.CharField("路径", max_length=80, db_index=True)
@@ -53,9 +57,12 @@ class Area(BaseModel):
             ),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(code__regex=r"^[0-9]{12}$"), name="area_code_12_digits"),
             models.CheckConstraint(
-                condition=Q(level__in=[choice.value for choice in AreaLevel]), name="area_level_valid"
+                condition=Q(code__regex=r"^[0-9]{12}$"), name="area_code_12_digits"
+            ),
+            models.CheckConstraint(
+                condition=Q(level__in=[choice.value for choice in AreaLevel]),
+                name="area_level_valid",
             ),
         ]
 
@@ -74,17 +81,24 @@ class UserAreaRole(BaseModel):
     """A role held by a user over an area (and everything below it), for a period."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="area_roles",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="area_roles",
         verbose_name="用户",
     )
     role = models.CharField("角色", max_length=40, choices=Role.choices)
-    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="user_roles",
-                             verbose_name="区域")
+    area = models.ForeignKey(
+        Area, on_delete=models.PROTECT, related_name="user_roles", verbose_name="区域"
+    )
     valid_from = models.DateField("生效日期")
     valid_to = models.DateField("失效日期", null=True, blank=True)
     granted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
-        related_name="+", verbose_name="授权人",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="授权人",
     )
 
     class Meta:

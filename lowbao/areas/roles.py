@@ -36,8 +36,11 @@ class Perm:
 
 
 SYSTEM_ROLES = frozenset(
-    {Role.POVERTY_OFFICE_SYSTEM, Role.DISABILITY_FEDERATION_SYSTEM,
-     Role.VERIFICATION_PLATFORM_SYSTEM}
+    {
+        Role.POVERTY_OFFICE_SYSTEM,
+        Role.DISABILITY_FEDERATION_SYSTEM,
+        Role.VERIFICATION_PLATFORM_SYSTEM,
+    }
 )
 
 # The lowest area level at which each role may be assigned (a township role on a village is fine;

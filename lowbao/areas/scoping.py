@@ -41,8 +41,13 @@ def _load_assignments(actor: object) -> list[Assignment]:
     )
     return [
         Assignment(
-            id=row.id, role=row.role, role_label=row.get_role_display(), area_id=row.area_id,
-            area_code=row.area.code, area_name=row.area.name, area_level=row.area.level,
+            id=row.id,
+            role=row.role,
+            role_label=row.get_role_display(),
+            area_id=row.area_id,
+            area_code=row.area.code,
+            area_name=row.area.name,
+            area_level=row.area.level,
             area_path=row.area.path,
         )
         for row in rows

@@ -8,7 +8,10 @@ from lowbao.areas.scoping import access_area_by_code, actor_area_paths, scope_to
 
 
 def area_list(
-    *, actor: object, level: str | None = None, parent_code: str | None = None,
+    *,
+    actor: object,
+    level: str | None = None,
+    parent_code: str | None = None,
     under_code: str | None = None,
 ) -> QuerySet[Area]:
     queryset = scope_to_actor(

@@ -55,7 +55,8 @@ def read_area_csv(path: Path) -> list[AreaRow]:
             continue
         if len(cells) != 4:
             raise DomainError(
-                code=AreaErrorCode.BAD_FILE, message=f"第 {line_number} 行应有 4 列，实际 {len(cells)} 列"
+                code=AreaErrorCode.BAD_FILE,
+                message=f"第 {line_number} 行应有 4 列，实际 {len(cells)} 列",
             )
         code, name, level, parent_code = (cell.strip() for cell in cells)
         rows.append(AreaRow(code=code, name=name, level=level, parent_code=parent_code))
@@ -87,7 +88,8 @@ def _validate(rows: list[AreaRow], known: dict[str, tuple[str, str]]) -> None:
             problems.append(f"第 {index} 行：上级“{row.parent_code}”的级别与“{row.level}”不相接")
     if problems:
         raise DomainError(
-            code=AreaErrorCode.BAD_FILE, message="；".join(problems[:20]),
+            code=AreaErrorCode.BAD_FILE,
+            message="；".join(problems[:20]),
             fields={"rows": problems},
         )
 
@@ -128,7 +130,9 @@ def area_load_rows(*, actor: object, rows: Iterable[AreaRow], source: str = "") 
         updated += 1
     result = AreaLoadResult(created=created, updated=updated, unchanged=unchanged)
     record(
-        actor=actor, action="area.load", object_type="areas.area",
+        actor=actor,
+        action="area.load",
+        object_type="areas.area",
         changes={"source": source, "created": created, "updated": updated, "unchanged": unchanged},
         actor_label="" if actor else "system:load_areas",
     )
@@ -137,7 +141,7 @@ def area_load_rows(*, actor: object, rows: Iterable[AreaRow], source: str = "") 
 
 def _rebase_descendants(*, old_path: str, new_path: str) -> None:
     for descendant in Area.objects.filter(path__startswith=old_path).exclude(path=new_path):
-        descendant.path = new_path + descendant.path[len(old_path):]
+        descendant.path = new_path + descendant.path[len(old_path) :]
         descendant.save(update_fields=["path", "updated_at"])
 
 
@@ -152,7 +156,12 @@ def area_load_shipped(*, actor: object = None) -> AreaLoadResult:
 
 @transaction.atomic
 def role_assign(
-    *, actor: object, user: object, role: str, area: Area, valid_from: date | None = None,
+    *,
+    actor: object,
+    user: object,
+    role: str,
+    area: Area,
+    valid_from: date | None = None,
     valid_to: date | None = None,
 ) -> UserAreaRole:
     """Give ``user`` the ``role`` over ``area``; refuses areas of a level the role doesn't fit."""
@@ -164,13 +173,21 @@ def role_assign(
             message=f"“{Role(role).label}”不能分配在{AreaLevel(area.level).label}级区划（{area.name}）",
         )
     assignment, created = UserAreaRole.objects.get_or_create(
-        user=user, role=role, area=area, valid_from=valid_from or timezone.localdate(),
-        defaults={"valid_to": valid_to, "granted_by": actor if getattr(actor, "pk", None) else None},
+        user=user,
+        role=role,
+        area=area,
+        valid_from=valid_from or timezone.localdate(),
+        defaults={
+            "valid_to": valid_to,
+            "granted_by": actor if getattr(actor, "pk", None) else None,
+        },
     )
     if created:
         record(
-            actor=actor if getattr(actor, "pk", None) else None, action="role.assign",
-            obj=assignment, area=area,
+            actor=actor if getattr(actor, "pk", None) else None,
+            action="role.assign",
+            obj=assignment,
+            area=area,
             changes={"user": str(user), "role": role, "valid_to": str(valid_to or "")},
             actor_label="" if getattr(actor, "pk", None) else "system",
         )

@@ -16,7 +16,9 @@ def _require(request: HttpRequest, perm: str) -> None:
 @login_required
 def area_list(request: HttpRequest) -> HttpResponse:
     _require(request, Perm.AREA_VIEW)
-    return render(request, "areas/area_list.html", {"roots": area_roots_for_actor(actor=request.user)})
+    return render(
+        request, "areas/area_list.html", {"roots": area_roots_for_actor(actor=request.user)}
+    )
 
 
 @login_required
@@ -30,6 +32,7 @@ def area_detail(request: HttpRequest, code: str) -> HttpResponse:
         ancestors.insert(0, node)
         node = node.parent
     return render(
-        request, "areas/area_detail.html",
+        request,
+        "areas/area_detail.html",
         {"area": area, "children": children, "ancestors": ancestors},
     )

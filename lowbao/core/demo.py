@@ -53,14 +53,23 @@ def _demo_area_rows(county: Area) -> list[AreaRow]:
         stem = township_name[:-1]
         for number, suffix in enumerate(_DEMO_VILLAGE_SUFFIXES, start=1):
             rows.append(
-                AreaRow(f"{township_code[:9]}{200 + number:03d}", f"{stem}{suffix}",
-                        AreaLevel.VILLAGE, township_code)
+                AreaRow(
+                    f"{township_code[:9]}{200 + number:03d}",
+                    f"{stem}{suffix}",
+                    AreaLevel.VILLAGE,
+                    township_code,
+                )
             )
     return rows
 
 
 def _login(
-    *, username: str, display_name: str, role: str, area: Area, reset_passwords: bool,
+    *,
+    username: str,
+    display_name: str,
+    role: str,
+    area: Area,
+    reset_passwords: bool,
     extra: list[tuple[str, Area]] = (),
 ) -> DemoLogin:
     user = User.objects.filter(username=username).first()
@@ -68,7 +77,10 @@ def _login(
     if user is None:
         password = _demo_password()
         user = user_create(
-            actor=None, username=username, password=password, display_name=display_name,
+            actor=None,
+            username=username,
+            password=password,
+            display_name=display_name,
             must_change_password=False,
         )
     elif reset_passwords:
@@ -81,9 +93,13 @@ def _login(
 
 
 @transaction.atomic
-def demo_seed(*, county_code: str = DEFAULT_DEMO_COUNTY, reset_passwords: bool = False) -> DemoResult:
+def demo_seed(
+    *, county_code: str = DEFAULT_DEMO_COUNTY, reset_passwords: bool = False
+) -> DemoResult:
     if not settings.LOWBAO_DEMO_MODE:
-        raise DomainError(code="invalid", message="演示数据只能在演示模式（LOWBAO_DEMO_MODE=1）下生成")
+        raise DomainError(
+            code="invalid", message="演示数据只能在演示模式（LOWBAO_DEMO_MODE=1）下生成"
+        )
     if not Area.objects.filter(level=AreaLevel.REGION).exists():
         area_load_shipped()
     county = Area.objects.filter(code=county_code, level=AreaLevel.COUNTY).first()
@@ -108,13 +124,24 @@ def demo_seed(*, county_code: str = DEFAULT_DEMO_COUNTY, reset_passwords: bool =
         ("demo_data_admin", "演示数据管理员", Role.DATA_ADMIN, county, []),
         ("demo_security_admin", "演示安全管理员", Role.SECURITY_ADMIN, region, []),
         ("demo_audit_admin", "演示审计管理员", Role.AUDIT_ADMIN, region, []),
-        ("demo_multi", "演示多区域经办人", Role.TOWNSHIP_CASEWORKER, first,
-         [(Role.TOWNSHIP_CASEWORKER, second)]),
+        (
+            "demo_multi",
+            "演示多区域经办人",
+            Role.TOWNSHIP_CASEWORKER,
+            first,
+            [(Role.TOWNSHIP_CASEWORKER, second)],
+        ),
     ]
     result = DemoResult(county=county, townships=townships)
     for username, display_name, role, area, extra in plan:
         result.logins.append(
-            _login(username=username, display_name=display_name, role=role, area=area,
-                   reset_passwords=reset_passwords, extra=extra)
+            _login(
+                username=username,
+                display_name=display_name,
+                role=role,
+                area=area,
+                reset_passwords=reset_passwords,
+                extra=extra,
+            )
         )
     return result

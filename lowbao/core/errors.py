@@ -1,10 +1,10 @@
 """Domain errors. Services raise ``DomainError``; one handler maps it to HTTP (style B.3)."""
 
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 
-class CoreErrorCode(str, Enum):
+class CoreErrorCode(StrEnum):
     """Error codes shared by the kernel. Each app adds its own Enum in ``<app>/errors.py``."""
 
     NOT_FOUND = "not_found"

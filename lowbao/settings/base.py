@@ -7,7 +7,7 @@ from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
 
-from lowbao.env import BASE_DIR, VAR_DIR, env
+from lowbao.env import BASE_DIR, VAR_DIR, env, parse_key_list
 
 # GENERAL
 # ------------------------------------------------------------------------------
@@ -83,7 +83,7 @@ PASSWORD_HASHERS = [
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "NAME": "lowbao.accounts.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 10},
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -172,8 +172,8 @@ MEDIA_ROOT = env.path("LOWBAO_MEDIA_ROOT", default=str(VAR_DIR / "media"))
 MEDIA_URL = "/media/"
 
 # PROTECTED FIELDS (quality.md S4): AES-GCM keys by key id, and a separate key for the blind index.
-# Format of LOWBAO_FIELD_KEYS: "kid:base64key[,kid:base64key…]"; the current key is LOWBAO_FIELD_KEY_ID.
-FIELD_ENCRYPTION_KEYS = env.dict("LOWBAO_FIELD_KEYS", default={})
+# LOWBAO_FIELD_KEYS: "kid:base64key[,kid:base64key…]"; the current one is LOWBAO_FIELD_KEY_ID.
+FIELD_ENCRYPTION_KEYS = parse_key_list(env.str("LOWBAO_FIELD_KEYS", default=""))
 FIELD_ENCRYPTION_CURRENT_KEY_ID = env.str("LOWBAO_FIELD_KEY_ID", default="")
 BLIND_INDEX_KEY = env.str("LOWBAO_BLIND_INDEX_KEY", default="")
 
@@ -231,7 +231,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"mask_id_numbers": {"()": "lowbao.people.masking.IdNumberMaskingFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["mask_id_numbers"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOWBAO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

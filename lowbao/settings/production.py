@@ -1,6 +1,6 @@
 """Production: no defaults for secrets, hosts, database or broker; HTTPS-only (quality.md S7)."""
 
-from lowbao.env import env
+from lowbao.env import env, parse_key_list
 
 from .base import *  # noqa: F403
 
@@ -15,13 +15,17 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = False
-FIELD_ENCRYPTION_KEYS = env.dict("LOWBAO_FIELD_KEYS")
+FIELD_ENCRYPTION_KEYS = parse_key_list(env.str("LOWBAO_FIELD_KEYS"))
 FIELD_ENCRYPTION_CURRENT_KEY_ID = env.str("LOWBAO_FIELD_KEY_ID")
 BLIND_INDEX_KEY = env.str("LOWBAO_BLIND_INDEX_KEY")
 LOWBAO_DEMO_MODE = False
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                      "LOCATION": env.str("REDIS_CACHE_URL", default=CELERY_BROKER_URL)}}
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.str("REDIS_CACHE_URL", default=CELERY_BROKER_URL),
+    }
+}
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)

@@ -6,7 +6,6 @@
 from lowbao.env import VAR_DIR, env
 
 from .base import *  # noqa: F403
-from .base import DATABASES
 
 SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
 DEBUG = False
@@ -23,5 +22,3 @@ BLIND_INDEX_KEY = "dGVzdC1ibGluZC1pbmRleC1rZXktMzItYnl0ZXMtLS0="
 LOWBAO_DEMO_MODE = True
 ALLOWED_HOSTS = ["*"]
 MEDIA_ROOT = VAR_DIR / "test-media"
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}

@@ -45,7 +45,8 @@ class AreaListApi(ListAPIView):
         filters = AreaFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         return area_list(
-            actor=request.user, level=filters.validated_data.get("level"),
+            actor=request.user,
+            level=filters.validated_data.get("level"),
             parent_code=filters.validated_data.get("parent"),
             under_code=filters.validated_data.get("under"),
         )

@@ -43,9 +43,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        fields = _flatten(exc.detail) if isinstance(exc.detail, dict) else {
-            "non_field_errors": _flatten(exc.detail)
-        }
+        fields = (
+            _flatten(exc.detail)
+            if isinstance(exc.detail, dict)
+            else {"non_field_errors": _flatten(exc.detail)}
+        )
         response.data = {"code": "invalid", "message": "提交的数据有误", "fields": fields}
         response.status_code = status.HTTP_400_BAD_REQUEST
         return response
@@ -54,5 +56,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         codes = exc.get_codes()
         if isinstance(codes, str):
             code = codes
-    response.data = {"code": code, "message": _MESSAGES.get(code, str(exc.detail)), "fields": {}}
+    detail = str(exc.detail) if isinstance(exc, exceptions.APIException) else str(exc)
+    customised = isinstance(exc, exceptions.APIException) and detail != str(exc.default_detail)
+    message = detail if customised else _MESSAGES.get(code, detail)
+    response.data = {"code": code, "message": message, "fields": {}}
     return response

@@ -50,7 +50,9 @@ def test_area_detail_api_answers_by_relation(
     assert response.status_code == expected
     if expected == 200:
         assert response.json() == {
-            "code": area.code, "name": area.name, "level": area.level,
+            "code": area.code,
+            "name": area.name,
+            "level": area.level,
             "parent_code": area.parent.code if area.parent else None,
         }
     else:
@@ -85,7 +87,9 @@ def test_area_list_api_contains_own_subtree_only(areas: AreaWorld, make_user, lo
         url = body["next"]
 
     expected = list(
-        Area.objects.filter(path__startswith=own.path).order_by("code").values_list("code", flat=True)
+        Area.objects.filter(path__startswith=own.path)
+        .order_by("code")
+        .values_list("code", flat=True)
     )
     assert codes == expected
 
@@ -108,7 +112,9 @@ def test_system_roles_may_not_list_areas(areas: AreaWorld, make_user, login_clie
 
     assert response.status_code == 403
     assert response.json() == {
-        "code": "permission_denied", "message": "没有执行此操作的权限", "fields": {}
+        "code": "permission_denied",
+        "message": "没有执行此操作的权限",
+        "fields": {},
     }
 
 

@@ -21,8 +21,12 @@ class Command(BaseCommand):
         if area is None:
             raise CommandError(f"区划代码不存在：{options['area']}", returncode=2)
         try:
-            client = api_client_create(actor=None, name=options["name"], role=options["role"], area=area)
+            client = api_client_create(
+                actor=None, name=options["name"], role=options["role"], area=area
+            )
         except DomainError as exc:
             raise CommandError(exc.message, returncode=1) from exc
-        self.stdout.write(f"接口账号：{client.user.username}（{Role(options['role']).label}，{area.name}）")
+        self.stdout.write(
+            f"接口账号：{client.user.username}（{Role(options['role']).label}，{area.name}）"
+        )
         self.stdout.write(f"令牌（只显示这一次）：{client.token}")

@@ -1,4 +1,4 @@
-"""``manage.py load_areas FILE`` (contracts.md): idempotent load of a code,name,level,parent_code CSV."""
+"""``manage.py load_areas FILE`` (contracts.md): idempotent load of an area CSV."""
 
 from pathlib import Path
 
@@ -15,8 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
 
     def handle(self, *args: object, **options: object) -> None:
-        path = options["file"]
-        assert isinstance(path, Path)
+        path = Path(str(options["file"]))
         if not path.is_file():
             raise CommandError(f"文件不存在：{path}", returncode=2)
         try:

@@ -11,8 +11,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--county", default=DEFAULT_DEMO_COUNTY, help="12 位旗县代码")
-        parser.add_argument("--households", type=int, default=60, help="演示低保户数（案件模块启用后）")
-        parser.add_argument("--reset-passwords", action="store_true", help="为已有演示账号重新生成密码")
+        parser.add_argument(
+            "--households", type=int, default=60, help="演示低保户数（案件模块启用后）"
+        )
+        parser.add_argument(
+            "--reset-passwords", action="store_true", help="为已有演示账号重新生成密码"
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         try:
@@ -21,9 +25,15 @@ class Command(BaseCommand):
             )
         except DomainError as exc:
             raise CommandError(exc.message, returncode=2) from exc
-        self.stdout.write(f"演示旗县：{result.county.name}（{result.county.code}），"
-                          f"{len(result.townships)} 个苏木乡镇")
+        self.stdout.write(
+            f"演示旗县：{result.county.name}（{result.county.code}），"
+            f"{len(result.townships)} 个苏木乡镇"
+        )
         self.stdout.write("演示账号：")
         for login in result.logins:
-            secret = login.password or "（已存在，密码见首次生成时的输出；--reset-passwords 可重新生成）"
-            self.stdout.write(f"  {login.username:<22} {login.role_label:<10} {login.area_name:<8} {secret}")
+            secret = (
+                login.password or "（已存在，密码见首次生成时的输出；--reset-passwords 可重新生成）"
+            )
+            self.stdout.write(
+                f"  {login.username:<22} {login.role_label:<10} {login.area_name:<8} {secret}"
+            )

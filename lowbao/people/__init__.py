@@ -1,0 +1,1 @@
+"""People: Person, ID-number validation (GB 11643), protected sensitive fields, masking."""
