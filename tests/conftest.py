@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.accounts",
     "tests.fixtures.audit",
     "tests.fixtures.people",
+    "tests.fixtures.cases",
 ]

@@ -1,1 +1,0 @@
-"""Models of the cases app (built by its issue)."""
