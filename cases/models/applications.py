@@ -144,6 +144,9 @@ class StatusTransition(models.Model):
         verbose_name_plural = "状态变更"
         ordering = ["at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.get_from_status_display()} → {self.get_to_status_display()}"
+
 
 class Investigation(BaseModel):
     """家庭经济状况调查: home visit by ≥ 2 investigators, neighbour interviews, letters."""
@@ -169,7 +172,7 @@ class Investigation(BaseModel):
 
 
 class DemocraticAppraisal(BaseModel):
-    """民主评议 (2012 profile; optional in 2021): ≥ 2/3 of attendees are villager representatives."""
+    """民主评议 (2012 profile; optional in 2021): ≥ 2/3 of attendees are villager reps."""
 
     application = models.ForeignKey(
         Application, on_delete=models.CASCADE, related_name="appraisals", verbose_name="申请"

@@ -122,3 +122,6 @@ class PaymentLine(models.Model):
                 fields=["sheet", "household"], name="payment_line_once_per_sheet"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.household_id}: {self.amount}"
