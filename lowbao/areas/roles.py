@@ -33,6 +33,25 @@ class Perm:
     AUDIT_VIEW = "audit.view"
     ACCOUNT_MANAGE = "account.manage"
     IMPORT_RUN = "import.run"
+    POLICY_MANAGE = "policy.manage"
+    # cases (issue 3)
+    CASE_VIEW = "case.view"
+    CASE_APPLY = "case.apply"
+    CASE_ACCEPT = "case.accept"
+    CASE_INVESTIGATE = "case.investigate"
+    CASE_TOWNSHIP_REVIEW = "case.township_review"
+    CASE_NOTICE = "case.notice"
+    CASE_APPROVE = "case.approve"
+    CASE_COUNTY_VISIT = "case.county_visit"
+    MEANS_TEST_RUN = "means_test.run"
+    PAYMENT_VIEW = "payment.view"
+    PAYMENT_GENERATE = "payment.generate"
+    PAYMENT_CHECK = "payment.check"
+    PAYMENT_BANK = "payment.bank"
+    CHANGE_REPORT = "change.report"
+    CHANGE_DECIDE = "change.decide"
+    TEMPORARY_APPLY = "temporary.apply"
+    TEMPORARY_APPROVE = "temporary.approve"
 
 
 SYSTEM_ROLES = frozenset(
@@ -68,7 +87,40 @@ _HUMAN_ROLES = frozenset(Role) - SYSTEM_ROLES
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     role: frozenset({Perm.AREA_VIEW}) for role in _HUMAN_ROLES
 } | {role: frozenset() for role in SYSTEM_ROLES}
-ROLE_PERMISSIONS[Role.DATA_ADMIN] |= {Perm.IMPORT_RUN}
+ROLE_PERMISSIONS[Role.DATA_ADMIN] |= {Perm.IMPORT_RUN, Perm.POLICY_MANAGE}
+
+_CASE_READERS = (
+    Role.VILLAGE_ASSISTANT, Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_HEAD, Role.SERVICE_ORG,
+    Role.COUNTY_CIVIL_AFFAIRS, Role.COUNTY_POVERTY_OFFICE, Role.COUNTY_LEADER,
+    Role.LEAGUE_OFFICER, Role.REGION_OFFICER,
+)
+_GRANTS: dict[str, tuple[str, ...]] = {
+    Perm.CASE_VIEW: _CASE_READERS,
+    Perm.PAYMENT_VIEW: _CASE_READERS,
+    Perm.CASE_APPLY: (Role.VILLAGE_ASSISTANT, Role.TOWNSHIP_CASEWORKER),
+    Perm.CASE_ACCEPT: (Role.TOWNSHIP_CASEWORKER,),
+    # 172号 (六): purchased services may do household investigations (家计调查).
+    Perm.CASE_INVESTIGATE: (Role.TOWNSHIP_CASEWORKER, Role.SERVICE_ORG),
+    Perm.CASE_TOWNSHIP_REVIEW: (Role.TOWNSHIP_HEAD,),
+    Perm.CASE_NOTICE: (Role.TOWNSHIP_CASEWORKER,),
+    Perm.CASE_APPROVE: (Role.COUNTY_CIVIL_AFFAIRS,),
+    Perm.CASE_COUNTY_VISIT: (Role.COUNTY_CIVIL_AFFAIRS,),
+    Perm.MEANS_TEST_RUN: (
+        Role.VILLAGE_ASSISTANT, Role.TOWNSHIP_CASEWORKER, Role.TOWNSHIP_HEAD, Role.SERVICE_ORG,
+        Role.COUNTY_CIVIL_AFFAIRS, Role.COUNTY_POVERTY_OFFICE,
+    ),
+    Perm.PAYMENT_GENERATE: (Role.TOWNSHIP_CASEWORKER,),
+    Perm.PAYMENT_CHECK: (Role.TOWNSHIP_HEAD, Role.COUNTY_CIVIL_AFFAIRS),
+    Perm.PAYMENT_BANK: (Role.COUNTY_CIVIL_AFFAIRS,),
+    Perm.CHANGE_REPORT: (Role.VILLAGE_ASSISTANT, Role.TOWNSHIP_CASEWORKER, Role.SERVICE_ORG),
+    Perm.CHANGE_DECIDE: (Role.COUNTY_CIVIL_AFFAIRS,),
+    Perm.TEMPORARY_APPLY: (Role.VILLAGE_ASSISTANT, Role.TOWNSHIP_CASEWORKER),
+    # Small amounts may be approved by the township under delegation (domain.md §8).
+    Perm.TEMPORARY_APPROVE: (Role.COUNTY_CIVIL_AFFAIRS, Role.TOWNSHIP_HEAD),
+}
+for _perm, _roles in _GRANTS.items():
+    for _role in _roles:
+        ROLE_PERMISSIONS[_role] = ROLE_PERMISSIONS[_role] | {_perm}
 ROLE_PERMISSIONS[Role.SECURITY_ADMIN] |= {Perm.ACCOUNT_MANAGE}
 ROLE_PERMISSIONS[Role.AUDIT_ADMIN] |= {Perm.AUDIT_VIEW}
 

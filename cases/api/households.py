@@ -1,0 +1,3 @@
+"""API of the cases app: households."""
+
+urlpatterns: list = []

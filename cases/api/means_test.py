@@ -1,0 +1,3 @@
+"""API of the cases app: means_test."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API of the cases app: payments."""
+
+urlpatterns: list = []

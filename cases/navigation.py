@@ -1,0 +1,17 @@
+"""Menu entries of the cases app (added to the kernel's menu at start-up)."""
+
+from lowbao.areas.navigation import MENU, MenuEntry
+from lowbao.areas.roles import Perm
+
+ENTRIES = [
+    MenuEntry("我的待办", "cases:worklist", Perm.CASE_VIEW),
+    MenuEntry("保障户", "cases:household_list", Perm.CASE_VIEW),
+    MenuEntry("试算", "cases:means_test", Perm.MEANS_TEST_RUN),
+    MenuEntry("发放花名册", "cases:payment_sheet_list", Perm.PAYMENT_VIEW),
+]
+
+
+def register_menu() -> None:
+    for entry in ENTRIES:
+        if entry not in MENU:
+            MENU.append(entry)

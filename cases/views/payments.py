@@ -1,0 +1,3 @@
+"""Pages of the cases app: payments."""
+
+urlpatterns: list = []
