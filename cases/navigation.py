@@ -6,6 +6,8 @@ from lowbao.areas.roles import Perm
 ENTRIES = [
     MenuEntry("我的待办", "cases:worklist", Perm.CASE_VIEW),
     MenuEntry("保障户", "cases:household_list", Perm.CASE_VIEW),
+    MenuEntry("申请登记", "cases:application_new", Perm.CASE_APPLY),
+    MenuEntry("县级抽查", "cases:county_sample", Perm.CASE_COUNTY_VISIT),
     MenuEntry("试算", "cases:means_test", Perm.MEANS_TEST_RUN),
     MenuEntry("发放花名册", "cases:payment_sheet_list", Perm.PAYMENT_VIEW),
 ]
