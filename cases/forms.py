@@ -46,7 +46,9 @@ class HouseholdForm(forms.Form):
     )
     applicant_name = forms.CharField(label="申请人", max_length=50)
     applied_on = forms.DateField(
-        label="申请日期", initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
+        label="申请日期",
+        initial=timezone.localdate,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     reason = forms.CharField(
         label="申请理由", widget=forms.Textarea(attrs={"rows": 2}), required=False
@@ -62,6 +64,17 @@ class HouseholdForm(forms.Form):
     vehicles = forms.IntegerField(label="机动车辆（辆）", min_value=0, required=False)
     houses = forms.IntegerField(label="房产（套）", min_value=0, required=False)
     business_registered = forms.BooleanField(label="有工商登记（正常经营）", required=False)
+    medical = forms.DecimalField(label="医疗刚性支出（元/月）", required=False, **_MONEY)
+    education = forms.DecimalField(label="教育刚性支出（元/月）", required=False, **_MONEY)
+    employment = forms.DecimalField(label="就业成本（元/月）", required=False, **_MONEY)
+    disability = forms.DecimalField(label="残疾刚性支出（元/月）", required=False, **_MONEY)
+
+    def deductions(self) -> dict[str, Decimal]:
+        return {
+            key: self.cleaned_data[key]
+            for key in ("medical", "education", "employment", "disability")
+            if self.cleaned_data.get(key)
+        }
 
     def __init__(self, *args: object, villages: list[tuple[str, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -90,7 +103,7 @@ class HouseholdForm(forms.Form):
 class MemberForm(forms.Form):
     name = forms.CharField(label="姓名", max_length=50)
     id_number = IdNumberFormField(label="身份证号")
-    relation = forms.ChoiceField(label="与户主关系", choices=Relation.choices)
+    relation = forms.ChoiceField(label="与户主关系", choices=_BLANK + list(Relation.choices))
     ethnicity = forms.ChoiceField(
         label="民族", choices=_BLANK + list(Ethnicity.choices), required=False
     )
@@ -183,7 +196,9 @@ class StepForm(forms.Form):
 
     version = forms.IntegerField(widget=forms.HiddenInput)
     on = forms.DateField(
-        label="日期", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="日期",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     investigators = forms.CharField(label="调查人员（逗号分隔，至少 2 人）", required=False)
     home_visit_record = forms.CharField(
@@ -274,6 +289,8 @@ FIELDS_BY_ACTION = {
 
 
 class CountyVisitForm(forms.Form):
-    visited_on = forms.DateField(label="核查日期", widget=forms.DateInput(attrs={"type": "date"}))
+    visited_on = forms.DateField(
+        label="核查日期", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     visitors = forms.CharField(label="核查人员（逗号分隔，至少 2 人）")
     record = forms.CharField(label="核查记录", widget=forms.Textarea(attrs={"rows": 3}))

@@ -53,6 +53,11 @@ class Household(BaseModel):
     address = models.CharField("住址", max_length=200, blank=True)
     monthly_amount = models.DecimalField("月保障金额（元）", default=0, **MONEY)
     per_capita_income_monthly = models.DecimalField("月人均收入（元）", default=0, **MONEY)
+    # Rigid spending that may be deducted from income (刚性支出, domain.md §3), capped by policy.
+    medical_expense_monthly = models.DecimalField("医疗刚性支出（元/月）", default=0, **MONEY)
+    education_expense_monthly = models.DecimalField("教育刚性支出（元/月）", default=0, **MONEY)
+    employment_cost_monthly = models.DecimalField("就业成本（元/月）", default=0, **MONEY)
+    disability_expense_monthly = models.DecimalField("残疾刚性支出（元/月）", default=0, **MONEY)
     payment_start_month = models.DateField("保障起始年月", null=True, blank=True)
     certificate_number = models.CharField("低保证号", max_length=40, blank=True)
     bank_name = models.CharField("开户银行", max_length=60, blank=True)

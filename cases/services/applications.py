@@ -164,6 +164,7 @@ def application_register(
     authorisation_signed: bool = False,
     declares_close_relative: bool = False,
     close_relative_note: str = "",
+    deductions: dict[str, Decimal] | None = None,
 ) -> Application:
     """申请登记 for a new household: the household and its application, all or nothing."""
     household = household_register(
@@ -176,6 +177,7 @@ def application_register(
         coverage_scope=coverage_scope,
         bank_name=bank_name,
         bank_account=bank_account,
+        deductions=deductions,
     )
     return application_create(
         actor=actor,

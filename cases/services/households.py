@@ -117,6 +117,7 @@ def household_register(
     bank_name: str = "",
     bank_account: str = "",
     number: str = "",
+    deductions: dict[str, Decimal] | None = None,
 ) -> Household:
     """A new household (status 申请中) in a village of the actor's scope.
 
@@ -150,7 +151,14 @@ def household_register(
                 f"{covered_elsewhere.household.number}中享受保障，不能重复登记",
             )
         persons.append(person)
+    deductions = deductions or {}
+    if any(value < 0 for value in deductions.values()):
+        raise DomainError(code=CaseErrorCode.HOUSEHOLD_INVALID, message="刚性支出不能为负数")
     household = Household(
+        medical_expense_monthly=deductions.get("medical", Decimal("0")),
+        education_expense_monthly=deductions.get("education", Decimal("0")),
+        employment_cost_monthly=deductions.get("employment", Decimal("0")),
+        disability_expense_monthly=deductions.get("disability", Decimal("0")),
         area=area,
         county=county,
         programme=programme,

@@ -35,13 +35,10 @@ def village_choices(actor: object) -> list[tuple[str, str]]:
 
 
 def show_domain_error(request: HttpRequest, form: object, error: DomainError) -> None:
-    """Put a service refusal on the form (field errors where the service named fields)."""
-    placed = False
+    """Show a service refusal: its message on top, and field errors where it named fields."""
     fields = getattr(form, "fields", {}) if form is not None else {}
     for name, problems in error.fields.items():
         if name in fields:
             for problem in problems if isinstance(problems, list) else [problems]:
                 form.add_error(name, str(problem))
-            placed = True
-    if not placed:
-        messages.error(request, error.message)
+    messages.error(request, error.message)

@@ -129,6 +129,7 @@ def application_new(request: HttpRequest) -> HttpResponse:
                 authorisation_signed=data["authorisation_signed"],
                 declares_close_relative=data["declares_close_relative"],
                 close_relative_note=data["close_relative_note"],
+                deductions=form.deductions(),
             )
         except DomainError as error:
             show_domain_error(request, form, error)

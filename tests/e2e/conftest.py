@@ -58,11 +58,13 @@ def page(browser) -> Iterator[object]:
 
 
 @pytest.fixture
-def screenshot(page):
-    def _take(name: str) -> Path:
+def screenshot(request):
+    """``screenshot(name, page=None)``: a full-page PNG under var/screenshots/ (README images)."""
+
+    def _take(name: str, target=None) -> Path:
         SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOT_DIR / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        (target or request.getfixturevalue("page")).screenshot(path=str(path), full_page=True)
         return path
 
     return _take

@@ -29,7 +29,7 @@ def test_township_caseworker_sees_only_their_township(
     page.click("#area-roots >> text=察素齐镇")
     villages = page.locator("#area-children tbody tr td:first-child").all_inner_texts()
     assert villages == ["察素齐一村", "察素齐二村"]
-    screenshot("township-caseworker-area")
+    screenshot("township-caseworker-area", page)
 
     page.goto(f"{live_server.url}/areas/{areas.sibling_township.code}/")
     assert page.inner_text("#error-404") == "页面不存在，或不在您的管辖区域内。"

@@ -488,3 +488,34 @@ def test_stale_version_from_someone_else_is_a_conflict(
 
     assert error.value.code == "conflict"
     assert error.value.message == "该申请已被他人处理，请刷新页面后查看最新状态"
+
+
+def test_rigid_spending_is_deducted_within_the_policy_caps(areas, case_users, county_standard):
+    from cases.models import PolicySetting
+    from cases.services.applications import application_register
+
+    PolicySetting.objects.filter(area=areas.region).update(medical_deduction_cap=Decimal("100"))
+    application = application_register(
+        actor=case_users.caseworker,
+        area=areas.village,
+        programme="dibao",
+        members=[member(income="400")],
+        applied_on=TODAY,
+        applicant_name="甲",
+        authorisation_signed=True,
+        deductions={"medical": Decimal("250"), "education": Decimal("50")},
+    )
+    application_transition(
+        application_id=application.pk, action=A.ACCEPT, actor=case_users.caseworker, today=TODAY
+    )
+    application = application_transition(
+        application_id=application.pk,
+        action=A.INVESTIGATE,
+        actor=case_users.caseworker,
+        data=investigation(),
+        today=TODAY,
+    )
+
+    # 400 − (100 capped medical + 50 education) = 250 → 460 − 250 = 210
+    assert application.means_test["deductions_allowed_monthly"] == "150.00"
+    assert application.proposed_amount == Decimal("210.00")
