@@ -68,7 +68,7 @@ def test_detail_masks_id_numbers(two_applications, case_users, login_client):
 
 
 def test_filters_by_area_status_and_period(two_applications, areas, case_users, login_client):
-    _, mine, theirs = two_applications
+    _, mine, _ = two_applications
     client = login_client(case_users.civil_affairs)
 
     by_area = client.get(f"/api/v1/cases/?area={areas.township.code}").json()["results"]
