@@ -6,6 +6,10 @@ class CasesConfig(AppConfig):
     verbose_name = "低保与特困供养"
 
     def ready(self) -> None:
+        from cases.demo import seed_demo_households
         from cases.navigation import register_menu
+        from lowbao.core.demo import DEMO_SEEDERS
 
         register_menu()
+        if seed_demo_households not in DEMO_SEEDERS:
+            DEMO_SEEDERS.append(seed_demo_households)

@@ -30,7 +30,8 @@ def access_household_by_id(
 def application_queryset(*, actor: object, perm: str = Perm.CASE_VIEW) -> QuerySet[Application]:
     return scope_to_actor(
         Application.objects.select_related("household", "area", "area__parent"),
-        actor=actor, perm=perm,
+        actor=actor,
+        perm=perm,
     )
 
 

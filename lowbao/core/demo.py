@@ -6,6 +6,7 @@ production loads townships and villages from the NBS code table (``import_ledger
 
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -23,6 +24,11 @@ _DEMO_TOWNSHIPS = ["察素齐镇", "毕克齐镇", "善岱镇", "台阁牧镇", 
 _DEMO_VILLAGE_SUFFIXES = ["一村", "二村", "三村", "嘎查"]
 
 
+# Domain apps register seeders here (in their AppConfig.ready); each gets the DemoResult and the
+# number of households asked for, is idempotent, and returns a line for the command's output.
+DEMO_SEEDERS: list[Callable[..., str]] = []
+
+
 @dataclass
 class DemoLogin:
     username: str
@@ -36,6 +42,8 @@ class DemoResult:
     county: Area
     townships: list[Area]
     logins: list[DemoLogin] = field(default_factory=list)
+    users: dict[str, User] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def _demo_password() -> str:
@@ -94,7 +102,7 @@ def _login(
 
 @transaction.atomic
 def demo_seed(
-    *, county_code: str = DEFAULT_DEMO_COUNTY, reset_passwords: bool = False
+    *, county_code: str = DEFAULT_DEMO_COUNTY, reset_passwords: bool = False, households: int = 60
 ) -> DemoResult:
     if not settings.LOWBAO_DEMO_MODE:
         raise DomainError(
@@ -115,6 +123,7 @@ def demo_seed(
         ("demo_caseworker", "演示经办人", Role.TOWNSHIP_CASEWORKER, first, []),
         ("demo_caseworker2", "演示经办人（二）", Role.TOWNSHIP_CASEWORKER, second, []),
         ("demo_township_head", "演示乡镇负责人", Role.TOWNSHIP_HEAD, first, []),
+        ("demo_township_head2", "演示乡镇负责人（二）", Role.TOWNSHIP_HEAD, second, []),
         ("demo_service_org", "演示购买服务机构", Role.SERVICE_ORG, county, []),
         ("demo_civil_affairs", "演示民政局", Role.COUNTY_CIVIL_AFFAIRS, county, []),
         ("demo_poverty_office", "演示扶贫办", Role.COUNTY_POVERTY_OFFICE, county, []),
@@ -144,4 +153,7 @@ def demo_seed(
                 extra=extra,
             )
         )
+        result.users[username] = User.objects.get(username=username)
+    for seeder in DEMO_SEEDERS:
+        result.notes.append(seeder(result=result, households=households))
     return result

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from cases.models import Household
 from lowbao.accounts.models import ApiToken, User
 from lowbao.areas.models import Area, AreaLevel, UserAreaRole
 from lowbao.areas.services import SHIPPED_AREAS_CSV, area_load_shipped
@@ -135,12 +136,21 @@ def test_load_areas_missing_file_is_exit_code_2(tmp_path):
 def test_seed_demo_creates_one_login_per_role_and_is_idempotent(shipped_areas):
     first, second = StringIO(), StringIO()
 
-    call_command("seed_demo", stdout=first)
+    call_command("seed_demo", "--households", "12", stdout=first)
     users, roles = User.objects.count(), UserAreaRole.objects.count()
-    call_command("seed_demo", stdout=second)
+    households = Household.objects.count()
+    call_command("seed_demo", "--households", "12", stdout=second)
 
     assert (User.objects.count(), UserAreaRole.objects.count()) == (users, roles)
-    assert users == 14
+    assert users == 15
+    assert households == 12
+    assert Household.objects.count() == 12
+    assert "保障户：已有 12 户（未重复生成）" in second.getvalue()
+    assert set(Household.objects.values_list("status", flat=True)) == {
+        "in_payment",
+        "not_covered",
+        "applying",
+    }
     assert "demo_caseworker" in first.getvalue()
     assert "已存在，密码见首次生成时的输出" in second.getvalue()
     caseworker_line = next(

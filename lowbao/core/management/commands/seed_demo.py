@@ -11,9 +11,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--county", default=DEFAULT_DEMO_COUNTY, help="12 位旗县代码")
-        parser.add_argument(
-            "--households", type=int, default=60, help="演示低保户数（案件模块启用后）"
-        )
+        parser.add_argument("--households", type=int, default=60, help="演示保障户数")
         parser.add_argument(
             "--reset-passwords", action="store_true", help="为已有演示账号重新生成密码"
         )
@@ -21,7 +19,9 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         try:
             result = demo_seed(
-                county_code=str(options["county"]), reset_passwords=bool(options["reset_passwords"])
+                county_code=str(options["county"]),
+                reset_passwords=bool(options["reset_passwords"]),
+                households=int(options["households"]),
             )
         except DomainError as exc:
             raise CommandError(exc.message, returncode=2) from exc
@@ -29,6 +29,8 @@ class Command(BaseCommand):
             f"演示旗县：{result.county.name}（{result.county.code}），"
             f"{len(result.townships)} 个苏木乡镇"
         )
+        for note in result.notes:
+            self.stdout.write(note)
         self.stdout.write("演示账号：")
         for login in result.logins:
             secret = (
