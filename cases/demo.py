@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from cases.choices import ApplicationAction as A
 from cases.choices import IncomeCategory, LabourCapacity, Programme, Relation
+from cases.hooks import DEMO_BEFORE_DECISION
 from cases.models import GuaranteeStandard, Household
 from cases.services.applications import StepData, application_register, application_transition
 from cases.services.households import IncomeData, MemberData
@@ -182,6 +183,9 @@ def seed_demo_households(*, result: object, households: int) -> str:
                 day += timedelta(days=8)
             elif action == A.APPROVE and last == A.REJECT:
                 action, actor = A.REJECT, county_user
+            if action == A.APPROVE:
+                for prepare in DEMO_BEFORE_DECISION:
+                    prepare(application, day)
             try:
                 application_transition(
                     application_id=application.pk,

@@ -18,3 +18,4 @@ class CaseErrorCode(StrEnum):
     AREA_NOT_VILLAGE = "area_not_village"
     PAYMENT_SHEET_STATE = "payment_sheet_state"
     CHANGE_STATE = "change_state"
+    APPROVAL_BLOCKED = "approval_blocked"

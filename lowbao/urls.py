@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("lowbao.accounts.urls")),
     path("areas/", include("lowbao.areas.urls")),
     path("cases/", include("cases.urls")),
+    path("poverty/", include("poverty.urls")),
     path("api/v1/", include("lowbao.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -155,6 +155,14 @@ class PolicySetting(BaseModel):
     )
     death_check_months = models.PositiveSmallIntegerField("成员死亡后核查时限（月）", default=3)
     work_refusal_limit = models.PositiveSmallIntegerField("无正当理由拒绝就业次数上限", default=3)
+    # 逢救必核 (domain.md §11): a report on every required item, not older than this.
+    verification_validity_days = models.PositiveSmallIntegerField(
+        "核对结果有效期（天）", default=180
+    )
+    verification_required_items = models.JSONField(
+        "必须核对的项目", default=list, blank=True,
+        help_text="核对项目代码列表，如 vehicle、real_estate、business、deposits；空表示不要求",
+    )
     payment_frequency = models.CharField(
         "发放周期",
         max_length=10,

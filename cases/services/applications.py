@@ -29,6 +29,7 @@ from cases.choices import (
 from cases.choices import ApplicationAction as A
 from cases.choices import ApplicationStatus as S
 from cases.errors import CaseErrorCode
+from cases.hooks import AFTER_ACCEPT, AFTER_REJECT, APPROVAL_GATES
 from cases.means_test import means_test_for_household
 from cases.models import (
     Application,
@@ -295,6 +296,8 @@ def _accept(application: Application, actor: object, data: StepData, today: date
         application.county_visit_required = True
         application.county_visit_reason = CountyVisitReason.CLOSE_RELATIVE
         Household.objects.filter(pk=application.household_id).update(is_close_relative_case=True)
+    for hook in AFTER_ACCEPT:
+        hook(application, actor, today)
 
 
 def _investigate(application: Application, actor: object, data: StepData, today: date) -> None:
@@ -472,6 +475,9 @@ def _check_county_decision(application: Application, actor: object) -> None:
 
 def _approve(application: Application, actor: object, data: StepData, today: date) -> str | None:
     _check_county_decision(application, actor)
+    problems = [problem for gate in APPROVAL_GATES for problem in gate(application, today)]
+    if problems:
+        raise _refuse(CaseErrorCode.APPROVAL_BLOCKED, "；".join(problems))
     if not application.means_test or not application.means_test.get("eligible"):
         raise _refuse(CaseErrorCode.STEP_INCOMPLETE, "核算结果不符合保障条件，不能批准")
     amount = data.amount if data.amount is not None else application.proposed_amount
@@ -555,6 +561,8 @@ def _reject(application: Application, actor: object, data: StepData, today: date
     application.decided_on, application.decided_by = today, actor
     application.due_on = add_working_days(today, policy.rejection_notice_days)
     Household.objects.filter(pk=application.household_id).update(status=HouseholdStatus.NOT_COVERED)
+    for hook in AFTER_REJECT:
+        hook(application, actor, today)
 
 
 def _send_back(application: Application, actor: object, data: StepData, today: date) -> None:

@@ -52,6 +52,21 @@ class Perm:
     CHANGE_DECIDE = "change.decide"
     TEMPORARY_APPLY = "temporary.apply"
     TEMPORARY_APPROVE = "temporary.approve"
+    # poverty linkage (issue 4)
+    REGISTRY_VIEW = "registry.view"
+    REGISTRY_PUSH = "registry.push"
+    SURVEY_OPEN = "survey.open"
+    SURVEY_ASSESS = "survey.assess"
+    REFERRAL_CREATE = "referral.create"
+    REFERRAL_RECEIVE = "referral.receive"
+    GUARANTEE_RECORD = "guarantee.record"
+    VERIFICATION_VIEW = "verification.view"
+    VERIFICATION_REQUEST = "verification.request"
+    VERIFICATION_PUSH = "verification.push"
+    VERIFICATION_EXPLAIN = "verification.explain"
+    DISABILITY_PUSH = "disability.push"
+    OFFICIAL_MANAGE = "official.manage"
+    INSPECTION_VIEW = "inspection.view"
 
 
 SYSTEM_ROLES = frozenset(
@@ -127,6 +142,36 @@ _GRANTS: dict[str, tuple[str, ...]] = {
     Perm.TEMPORARY_APPLY: (Role.VILLAGE_ASSISTANT, Role.TOWNSHIP_CASEWORKER),
     # Small amounts may be approved by the township under delegation (domain.md §8).
     Perm.TEMPORARY_APPROVE: (Role.COUNTY_CIVIL_AFFAIRS, Role.TOWNSHIP_HEAD),
+    Perm.REGISTRY_VIEW: _CASE_READERS,
+    Perm.REGISTRY_PUSH: (Role.POVERTY_OFFICE_SYSTEM,),
+    Perm.SURVEY_OPEN: (Role.COUNTY_CIVIL_AFFAIRS, Role.COUNTY_POVERTY_OFFICE),
+    Perm.SURVEY_ASSESS: (Role.TOWNSHIP_CASEWORKER, Role.VILLAGE_ASSISTANT),
+    Perm.REFERRAL_CREATE: (Role.TOWNSHIP_CASEWORKER, Role.COUNTY_CIVIL_AFFAIRS),
+    Perm.REFERRAL_RECEIVE: (Role.COUNTY_POVERTY_OFFICE,),
+    Perm.GUARANTEE_RECORD: (
+        Role.TOWNSHIP_CASEWORKER,
+        Role.VILLAGE_ASSISTANT,
+        Role.COUNTY_POVERTY_OFFICE,
+    ),
+    Perm.VERIFICATION_VIEW: (
+        Role.TOWNSHIP_CASEWORKER,
+        Role.TOWNSHIP_HEAD,
+        Role.SERVICE_ORG,
+        Role.COUNTY_CIVIL_AFFAIRS,
+        Role.COUNTY_LEADER,
+    ),
+    Perm.VERIFICATION_REQUEST: (Role.TOWNSHIP_CASEWORKER, Role.COUNTY_CIVIL_AFFAIRS),
+    Perm.VERIFICATION_PUSH: (Role.VERIFICATION_PLATFORM_SYSTEM,),
+    Perm.VERIFICATION_EXPLAIN: (Role.TOWNSHIP_CASEWORKER, Role.COUNTY_CIVIL_AFFAIRS),
+    Perm.DISABILITY_PUSH: (Role.DISABILITY_FEDERATION_SYSTEM,),
+    Perm.OFFICIAL_MANAGE: (Role.COUNTY_CIVIL_AFFAIRS,),
+    Perm.INSPECTION_VIEW: (
+        Role.COUNTY_CIVIL_AFFAIRS,
+        Role.COUNTY_POVERTY_OFFICE,
+        Role.COUNTY_LEADER,
+        Role.LEAGUE_OFFICER,
+        Role.REGION_OFFICER,
+    ),
 }
 for _perm, _roles in _GRANTS.items():
     for _role in _roles:

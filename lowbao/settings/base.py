@@ -60,6 +60,7 @@ LOCAL_APPS = [
     "lowbao.areas",
     "lowbao.people",
     "lowbao.audit",
+    "lowbao.imports",
     "cases",
     "poverty",
     "review",

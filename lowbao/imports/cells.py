@@ -1,0 +1,203 @@
+"""Cell normalisation and parsing shared by every ledger import and every data-exchange API
+(ledgers.md §1). Each parser takes the raw value and returns the parsed value or raises
+``CellError(code, message)`` with a contracts.md error code and a Chinese message."""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+# Empty cells, cells holding only spaces, "-", "/" and "无" mean "not given" in optional columns.
+_NOT_GIVEN = {"", "-", "/", "无", "—", "－"}
+_SPACES = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
+
+
+@dataclass(frozen=True)
+class CellError(Exception):
+    code: str
+    message: str
+
+
+def normalise_text(value: object) -> str:
+    """NFKC (full-width → ASCII), spaces collapsed and trimmed; numbers as plain text."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = unicodedata.normalize("NFKC", str(value))
+    return _SPACES.sub(" ", text).strip()
+
+
+def normalise_header(value: object) -> str:
+    """Headers match after removing every space (full-width too) and line break."""
+    return _SPACES.sub("", unicodedata.normalize("NFKC", str(value or "")))
+
+
+def is_given(value: object) -> bool:
+    return normalise_text(value) not in _NOT_GIVEN
+
+
+def required_text(value: object, *, label: str) -> str:
+    text = normalise_text(value)
+    if text in _NOT_GIVEN:
+        raise CellError("required_missing", f"{label}不能为空")
+    return text
+
+
+def parse_money(value: object, *, label: str, required: bool = False) -> Decimal | None:
+    """Yuan, at most 2 decimals, never negative; thousands separators accepted."""
+    if isinstance(value, bool):
+        raise CellError("bad_number", f"{label}应为金额")
+    if not is_given(value):
+        if required:
+            raise CellError("required_missing", f"{label}不能为空")
+        return None
+    if isinstance(value, int | float | Decimal):
+        amount = Decimal(str(value))
+    else:
+        text = normalise_text(value).replace(",", "").replace("元", "").strip()
+        try:
+            amount = Decimal(text)
+        except InvalidOperation as exc:
+            raise CellError("bad_number", f"{label}“{text}”不是有效金额") from exc
+    if not amount.is_finite():
+        raise CellError("bad_number", f"{label}不是有效金额")
+    if amount < 0:
+        raise CellError("negative_amount", f"{label}不能为负数")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise CellError("bad_number", f"{label}最多保留两位小数")
+    return amount.quantize(Decimal("0.01"))
+
+
+def parse_int(
+    value: object,
+    *,
+    label: str,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    required: bool = False,
+) -> int | None:
+    if not is_given(value):
+        if required:
+            raise CellError("required_missing", f"{label}不能为空")
+        return None
+    text = normalise_text(value)
+    try:
+        number = Decimal(text)
+    except InvalidOperation as exc:
+        raise CellError("bad_number", f"{label}“{text}”不是有效数字") from exc
+    if number != number.to_integral_value():
+        raise CellError("bad_number", f"{label}应为整数")
+    result = int(number)
+    if (minimum is not None and result < minimum) or (maximum is not None and result > maximum):
+        raise CellError("bad_number", f"{label}应在 {minimum}–{maximum} 之间")
+    return result
+
+
+_DATE_PATTERNS = [
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+]
+_MONTH_PATTERNS = [
+    re.compile(r"^(\d{4})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})\.(\d{1,2})$"),
+    re.compile(r"^(\d{4})(\d{2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月$"),
+]
+
+
+def parse_date(value: object, *, label: str, required: bool = False) -> date | None:
+    """Excel date cells, or YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYY年M月D日 text."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if not is_given(value):
+        if required:
+            raise CellError("required_missing", f"{label}不能为空")
+        return None
+    text = normalise_text(value).split(" ")[0]
+    for pattern in _DATE_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            try:
+                return date(*(int(part) for part in match.groups()))
+            except ValueError as exc:
+                raise CellError("bad_date", f"{label}“{text}”不是有效日期") from exc
+    raise CellError("bad_date", f"{label}“{text}”不是可识别的日期（如 2026-07-01）")
+
+
+def parse_month(value: object, *, label: str, required: bool = False) -> date | None:
+    """A month as its first day: YYYY-MM, YYYY/MM, YYYYMM, YYYY年M月, or a date cell."""
+    if isinstance(value, datetime | date):
+        day = value.date() if isinstance(value, datetime) else value
+        return day.replace(day=1)
+    if not is_given(value):
+        if required:
+            raise CellError("required_missing", f"{label}不能为空")
+        return None
+    text = normalise_text(value)
+    for pattern in _MONTH_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            year, month = (int(part) for part in match.groups())
+            if 1 <= month <= 12:
+                return date(year, month, 1)
+            raise CellError("bad_date", f"{label}“{text}”月份无效")
+    try:
+        day = parse_date(text, label=label)
+    except CellError as exc:
+        raise CellError("bad_date", f"{label}“{text}”不是可识别的年月（如 2026-07）") from exc
+    return day.replace(day=1) if day else None
+
+
+def parse_choice(
+    value: object, *, label: str, aliases: dict[str, str], required: bool = False
+) -> str:
+    """A label (or alias) from a fixed list → its code; '' when optional and not given."""
+    if not is_given(value):
+        if required:
+            raise CellError("required_missing", f"{label}不能为空")
+        return ""
+    text = normalise_text(value).replace(" ", "")
+    if text in aliases:
+        return aliases[text]
+    known = "、".join(sorted({key for key in aliases if not key.isascii()})[:12])
+    raise CellError("bad_enum", f"{label}“{text}”不是有效选项（可选：{known}）")
+
+
+def parse_yes_no(value: object, *, label: str, default: bool) -> bool:
+    if not is_given(value):
+        return default
+    text = normalise_text(value)
+    if text in {"是", "Y", "y", "1", "true", "True"}:
+        return True
+    if text in {"否", "N", "n", "0", "false", "False"}:
+        return False
+    raise CellError("bad_enum", f"{label}“{text}”应为“是”或“否”")
+
+
+GRADE_ALIASES = {
+    "一级": "1",
+    "二级": "2",
+    "三级": "3",
+    "四级": "4",
+    "1": "1",
+    "2": "2",
+    "3": "3",
+    "4": "4",
+    "1级": "1",
+    "2级": "2",
+    "3级": "3",
+    "4级": "4",
+}
+
+
+def parse_grade(value: object, *, label: str = "残疾等级", required: bool = False) -> int | None:
+    code = parse_choice(value, label=label, aliases=GRADE_ALIASES, required=required)
+    return int(code) if code else None

@@ -1,0 +1,3 @@
+"""API of the poverty app: linkage."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API of the poverty app: registry."""
+
+urlpatterns: list = []

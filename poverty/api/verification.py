@@ -1,0 +1,3 @@
+"""API of the poverty app: verification."""
+
+urlpatterns: list = []

@@ -1,0 +1,10 @@
+"""Functions poverty registers with ``cases.hooks``: each service module lists its own in
+``HOOKS`` as (hook list name in cases.hooks, function)."""
+
+from poverty.services import officials, referrals, verification
+
+REGISTRATIONS: list[tuple[str, object]] = [
+    *verification.HOOKS,
+    *officials.HOOKS,
+    *referrals.HOOKS,
+]

@@ -1,1 +1,0 @@
-"""Models of the poverty app (built by its issue)."""

@@ -1,0 +1,41 @@
+from poverty.models.linkage import (
+    CloseRelativeFiling,
+    DisabilityRecord,
+    GuaranteeCheck,
+    LabourSurvey,
+    LabourSurveyItem,
+    Official,
+    OfficialRelative,
+    Referral,
+    VerificationExplanation,
+    VerificationReport,
+    VerificationRequest,
+)
+from poverty.models.registry import (
+    DataQualityIssue,
+    RegistryHousehold,
+    RegistryMember,
+    RegistrySnapshot,
+    RegistrySnapshotEntry,
+    RegistrySnapshotMember,
+)
+
+__all__ = [
+    "CloseRelativeFiling",
+    "DataQualityIssue",
+    "DisabilityRecord",
+    "GuaranteeCheck",
+    "LabourSurvey",
+    "LabourSurveyItem",
+    "Official",
+    "OfficialRelative",
+    "Referral",
+    "RegistryHousehold",
+    "RegistryMember",
+    "RegistrySnapshot",
+    "RegistrySnapshotEntry",
+    "RegistrySnapshotMember",
+    "VerificationExplanation",
+    "VerificationReport",
+    "VerificationRequest",
+]

@@ -1,0 +1,18 @@
+"""Menu entries of the poverty app."""
+
+from lowbao.areas.navigation import MENU, MenuEntry
+from lowbao.areas.roles import Perm
+
+ENTRIES = [
+    MenuEntry("建档立卡", "poverty:registry_household_list", Perm.REGISTRY_VIEW),
+    MenuEntry("摸底", "poverty:survey_list", Perm.REGISTRY_VIEW),
+    MenuEntry("移交", "poverty:referral_list", Perm.REGISTRY_VIEW),
+    MenuEntry("核对", "poverty:verification_list", Perm.VERIFICATION_VIEW),
+    MenuEntry("排查", "poverty:inspection_report", Perm.INSPECTION_VIEW),
+]
+
+
+def register_menu() -> None:
+    for entry in ENTRIES:
+        if entry not in MENU:
+            MENU.append(entry)

@@ -1,0 +1,3 @@
+"""Poverty services: officials (built by its helper)."""
+
+HOOKS: list = []

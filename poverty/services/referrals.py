@@ -1,0 +1,3 @@
+"""Poverty services: referrals (built by its helper)."""
+
+HOOKS: list = []

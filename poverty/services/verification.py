@@ -1,0 +1,3 @@
+"""Poverty services: verification (built by its helper)."""
+
+HOOKS: list = []

@@ -1,0 +1,3 @@
+"""Pages of the poverty app: linkage."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pages of the poverty app: registry."""
+
+urlpatterns: list = []
