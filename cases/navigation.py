@@ -10,6 +10,8 @@ ENTRIES = [
     MenuEntry("县级抽查", "cases:county_sample", Perm.CASE_COUNTY_VISIT),
     MenuEntry("试算", "cases:means_test", Perm.MEANS_TEST_RUN),
     MenuEntry("发放花名册", "cases:payment_sheet_list", Perm.PAYMENT_VIEW),
+    MenuEntry("变更待办", "cases:change_list", Perm.CASE_VIEW),
+    MenuEntry("临时救助", "cases:temporary_list", Perm.CASE_VIEW),
 ]
 
 

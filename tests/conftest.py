@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.audit",
     "tests.fixtures.people",
     "tests.fixtures.cases",
+    "tests.fixtures.verification",
 ]

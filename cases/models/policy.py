@@ -160,7 +160,9 @@ class PolicySetting(BaseModel):
         "核对结果有效期（天）", default=180
     )
     verification_required_items = models.JSONField(
-        "必须核对的项目", default=list, blank=True,
+        "必须核对的项目",
+        default=list,
+        blank=True,
         help_text="核对项目代码列表，如 vehicle、real_estate、business、deposits；空表示不要求",
     )
     payment_frequency = models.CharField(

@@ -21,13 +21,14 @@ Rules where the texts leave room (each is stated again where it is applied):
 """
 
 import calendar
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -42,7 +43,6 @@ from cases.choices import (
     HouseholdStatus,
     IncomeCategory,
     Programme,
-    Relation,
     RoundingRule,
 )
 from cases.errors import CaseErrorCode
@@ -130,7 +130,9 @@ def refuse(code: Any, message: str, **fields: str) -> DomainError:
     )
 
 
-def require_capability(actor: object, area: Area, perm: str, *, doing: str) -> None:
+def require_capability(
+    actor: object, area: Area, perm: str, *, doing: str, subject: str = "保障户"
+) -> None:
     """``perm`` over ``area``; a role that can see the case but not do this gets a refusal that
     says so, anyone else is told the case is not theirs (404, as for pages)."""
     if actor_covers_area(actor, area, perm=perm):
@@ -138,7 +140,7 @@ def require_capability(actor: object, area: Area, perm: str, *, doing: str) -> N
     if actor_covers_area(actor, area, perm=Perm.CASE_VIEW):
         raise DomainError(code=CaseErrorCode.NOT_ALLOWED, message=f"您的角色不能{doing}")
     raise DomainError(
-        code=CoreErrorCode.AREA_OUT_OF_SCOPE, message="保障户不存在或不在您的管辖范围内"
+        code=CoreErrorCode.AREA_OUT_OF_SCOPE, message=f"{subject}不存在或不在您的管辖范围内"
     )
 
 
@@ -172,13 +174,14 @@ def _open_period(household: Household) -> BenefitPeriod | None:
 
 
 def _head_name(household: Household) -> str:
-    head = (
-        household.members.filter(relation=Relation.HEAD)
-        .select_related("person")
-        .order_by("id")
+    """Whom the notice is addressed to: the head, or (after the head's death or departure) the
+    first remaining member by relation."""
+    addressee = (
+        household.members.select_related("person")
+        .order_by(F("left_at").asc(nulls_first=True), "relation", "id")
         .first()
     )
-    return head.person.name if head is not None else household.number
+    return addressee.person.name if addressee is not None else household.number
 
 
 def _save(instance: Any, fields: list[str]) -> None:
@@ -651,9 +654,11 @@ def notice_text_for(
     decided_on: date,
     grace_months: int | None = None,
     termination: bool = False,
+    resumed: bool = False,
 ) -> str:
     """The 增发/减发/停发 告知书 (S4 art. 32): decision, amount, month, reasons, and for
-    decreases, suspensions, stops and gradual exits the right to review or litigation."""
+    decreases, suspensions, stops and gradual exits the right to review or litigation.
+    ``resumed``: an increase or decrease that ends a suspension or a gradual exit."""
     benefit = "特困人员救助供养金" if household.programme == Programme.TEKUN else "最低生活保障金"
     month = f"{effective_month:%Y年%m月}"
     if outcome == ChangeOutcome.UNCHANGED:
@@ -663,6 +668,12 @@ def notice_text_for(
             if termination
             else f"经对你户家庭人口、收入和财产状况重新核算，你户月{benefit} {_yuan(after)} 元"
             "保持不变。"
+        )
+    elif resumed:
+        title = "恢复正常发放告知书"
+        body = (
+            f"经对你户家庭人口、收入和财产状况重新核算，决定自{month}起恢复正常发放你户"
+            f"{benefit}，月保障金额 {_yuan(after)} 元（原 {_yuan(before)} 元）。"
         )
     elif outcome in (ChangeOutcome.INCREASE, ChangeOutcome.DECREASE):
         title = _NOTICE_TITLE[outcome]
@@ -744,6 +755,160 @@ def _stop_household(
     _save(household, ["status", "stopped_at", "stop_reason"])
 
 
+@dataclass
+class _Decision:
+    """One decision being applied: its inputs, and the amount owed from ``effective``."""
+
+    actor: object
+    change: ChangeReport
+    household: Household
+    period: BenefitPeriod
+    outcome: str
+    reasons: str
+    effective: date
+    today: date
+    new_amount: Decimal | None
+    is_registry_household: bool
+    amount: Decimal
+    grace_months: int | None = None
+
+
+def _apply_unchanged(decision: _Decision) -> None:
+    """S4: nothing changed at the review → no adjustment."""
+
+
+def _apply_amount(decision: _Decision) -> None:
+    household, change = decision.household, decision.change
+    decision.amount = _decision_amount(
+        change=change,
+        outcome=decision.outcome,
+        new_amount=decision.new_amount,
+        current=household.monthly_amount,
+        resuming=household.status != HouseholdStatus.IN_PAYMENT,
+    )
+    proposal = (change.means_test or {}).get("proposal", {})
+    benefit_change(
+        actor=decision.actor,
+        household=household,
+        effective_month=decision.effective,
+        monthly_amount=decision.amount,
+        covered_persons=proposal.get("covered_persons") or decision.period.covered_persons,
+        reason=f"{ChangeOutcome(decision.outcome).label}（变更 {change.pk}）",
+    )
+    household.status = HouseholdStatus.IN_PAYMENT
+    _save(household, ["status"])
+
+
+def _apply_suspend(decision: _Decision) -> None:
+    household, period = decision.household, decision.period
+    if household.status == HouseholdStatus.SUSPENDED:
+        raise refuse(CaseErrorCode.CHANGE_STATE, "该户已暂停发放")
+    benefit_change(
+        actor=decision.actor,
+        household=household,
+        effective_month=decision.effective,
+        monthly_amount=household.monthly_amount,
+        covered_persons=period.covered_persons,
+        kind=period.kind,
+        is_suspended=True,
+        reason=f"暂停发放（变更 {decision.change.pk}）",
+    )
+    household.status = HouseholdStatus.SUSPENDED
+    _save(household, ["status"])
+
+
+def _apply_stop(decision: _Decision) -> None:
+    decision.amount = ZERO
+    _stop_household(
+        actor=decision.actor,
+        household=decision.household,
+        last_month=add_months(decision.effective, -1),
+        reason=decision.reasons,
+        today=decision.today,
+    )
+
+
+def _apply_gradual_exit(decision: _Decision) -> None:
+    """The amount in force is kept for the whole grace ([CFG], module doc)."""
+    household = decision.household
+    if household.status == HouseholdStatus.GRADUAL_EXIT:
+        raise refuse(CaseErrorCode.CHANGE_STATE, "该户已在渐退期")
+    policy = policy_for(household.area, decision.today)
+    months = (
+        policy.registry_gradual_exit_months
+        if decision.is_registry_household
+        else policy.gradual_exit_months
+    )
+    if not months:
+        raise refuse(CoreErrorCode.INVALID, "政策参数未设渐退期，请选择停发", outcome="未设渐退期")
+    benefit_change(
+        actor=decision.actor,
+        household=household,
+        effective_month=decision.effective,
+        monthly_amount=household.monthly_amount,
+        covered_persons=decision.period.covered_persons,
+        kind=BenefitKind.GRADUAL_EXIT,
+        reason=f"渐退期 {months} 个月（变更 {decision.change.pk}）",
+    )
+    decision.grace_months = months
+    household.status = HouseholdStatus.GRADUAL_EXIT
+    household.grace_start, household.grace_months = decision.effective, months
+    household.grace_end = add_months(decision.effective, months)
+    household.original_amount = household.monthly_amount
+    _save(household, ["status", "grace_start", "grace_months", "grace_end", "original_amount"])
+
+
+_APPLY: dict[str, Callable[[_Decision], None]] = {
+    ChangeOutcome.UNCHANGED: _apply_unchanged,
+    ChangeOutcome.INCREASE: _apply_amount,
+    ChangeOutcome.DECREASE: _apply_amount,
+    ChangeOutcome.SUSPEND: _apply_suspend,
+    ChangeOutcome.STOP: _apply_stop,
+    ChangeOutcome.GRADUAL_EXIT: _apply_gradual_exit,
+}
+
+
+def _check_decidable(*, actor: object, change: ChangeReport, outcome: str, reasons: str) -> None:
+    require_capability(actor, change.household.area, Perm.CHANGE_DECIDE, doing="作出变更决定")
+    if change.status == ChangeStatus.DECIDED:
+        raise refuse(CaseErrorCode.CHANGE_STATE, "该变更已作出决定")
+    if change.status != ChangeStatus.ASSESSED:
+        raise refuse(CaseErrorCode.STEP_INCOMPLETE, "请先重新核算，再作出决定")
+    if getattr(actor, "pk", None) == change.reported_by_id:
+        raise refuse(CaseErrorCode.FOUR_EYES, "不能对自己登记的变更作出决定")
+    if outcome not in ChangeOutcome.values:
+        raise refuse(CoreErrorCode.INVALID, "请选择处理结果", outcome="请选择处理结果")
+    if outcome in REASONS_REQUIRED and not reasons:
+        label = ChangeOutcome(outcome).label
+        raise refuse(
+            CaseErrorCode.STEP_INCOMPLETE,
+            f"“{label}”须书面说明理由",
+            reasons=f"“{label}”须写明理由",
+        )
+
+
+def _effective_month(*, change: ChangeReport, outcome: str, today: date) -> date:
+    """The month after the decision; for a planned 特困 termination, not before its planned
+    month and only once its notice is over."""
+    effective = first_of_next_month(today)
+    termination = _termination(change)
+    if termination is None:
+        return effective
+    if outcome not in (ChangeOutcome.STOP, ChangeOutcome.UNCHANGED):
+        raise refuse(
+            CoreErrorCode.INVALID,
+            "拟终止特困供养只能决定“停发（退出）”或“金额不变”（不予终止）",
+            outcome="请选择停发或金额不变",
+        )
+    ends_on = date.fromisoformat(termination["notice_ends_on"])
+    if today <= ends_on:
+        raise refuse(
+            CaseErrorCode.NOTICE_NOT_OVER,
+            f"拟终止公示至 {ends_on:%Y年%m月%d日} 止，期满后才能作出决定",
+        )
+    return max(change.effective_month or effective, effective)
+
+
 @transaction.atomic
 def change_decide(
     *,
@@ -764,7 +929,8 @@ def change_decide(
     - ``suspend``: the open period is continued suspended, status 暂停发放;
     - ``stop``: ``benefit_stop`` after the decision month, status 已停保, members out of payment;
     - ``gradual_exit``: status 渐退期 for ``gradual_exit_months`` (``registry_gradual_exit_months``
-      when ``is_registry_household``); the amount in force is kept ([CFG], see the module doc);
+      when ``is_registry_household``; the poverty registry will supply it); the amount in force
+      is kept ([CFG], see the module doc);
     - ``unchanged``: nothing is changed.
 
     Reasons are required for decrease, suspend, stop and gradual exit; the notice (告知书) is
@@ -773,145 +939,55 @@ def change_decide(
     the person in support.
     """
     today = today or timezone.localdate()
-    change = _locked_change(actor, change_id)
-    require_capability(actor, change.household.area, Perm.CHANGE_DECIDE, doing="作出变更决定")
-    if change.status == ChangeStatus.DECIDED:
-        raise refuse(CaseErrorCode.CHANGE_STATE, "该变更已作出决定")
-    if change.status != ChangeStatus.ASSESSED:
-        raise refuse(CaseErrorCode.STEP_INCOMPLETE, "请先重新核算，再作出决定")
-    if getattr(actor, "pk", None) == change.reported_by_id:
-        raise refuse(CaseErrorCode.FOUR_EYES, "不能对自己登记的变更作出决定")
     reasons = (reasons or "").strip()
-    if outcome not in ChangeOutcome.values:
-        raise refuse(CoreErrorCode.INVALID, "请选择处理结果", outcome="请选择处理结果")
-    if outcome in REASONS_REQUIRED and not reasons:
-        label = ChangeOutcome(outcome).label
-        raise refuse(
-            CaseErrorCode.STEP_INCOMPLETE,
-            f"“{label}”须书面说明理由",
-            reasons=f"“{label}”须写明理由",
-        )
+    change = _locked_change(actor, change_id)
+    _check_decidable(actor=actor, change=change, outcome=outcome, reasons=reasons)
     household = _locked_household(change.household_id)
     if household.status not in MANAGED_STATUSES:
         raise refuse(
             CaseErrorCode.CHANGE_STATE, f"该户{household.get_status_display()}，不能作出变更决定"
         )
-    termination = _termination(change)
-    effective = first_of_next_month(today)
-    if termination is not None:
-        if outcome not in (ChangeOutcome.STOP, ChangeOutcome.UNCHANGED):
-            raise refuse(
-                CoreErrorCode.INVALID,
-                "拟终止特困供养只能决定“停发（退出）”或“金额不变”（不予终止）",
-                outcome="请选择停发或金额不变",
-            )
-        ends_on = date.fromisoformat(termination["notice_ends_on"])
-        if today <= ends_on:
-            raise refuse(
-                CaseErrorCode.NOTICE_NOT_OVER,
-                f"拟终止公示至 {ends_on:%Y年%m月%d日} 止，期满后才能作出决定",
-            )
-        effective = max(change.effective_month or effective, effective)
+    effective = _effective_month(change=change, outcome=outcome, today=today)
     period = _open_period(household)
     if period is None:
         raise refuse(CaseErrorCode.CHANGE_STATE, "该户没有正在发放的保障期间")
-    current = household.monthly_amount
-    reasons = reasons or _default_reasons(change, outcome)
-    policy = policy_for(household.area, today)
-    decided_amount, grace_months = current, None
-    if outcome in (ChangeOutcome.INCREASE, ChangeOutcome.DECREASE):
-        resuming = household.status != HouseholdStatus.IN_PAYMENT
-        decided_amount = _decision_amount(
-            change=change,
-            outcome=outcome,
-            new_amount=new_amount,
-            current=current,
-            resuming=resuming,
-        )
-        covered = (
-            (change.means_test or {})
-            .get("proposal", {})
-            .get("covered_persons", period.covered_persons)
-        )
-        benefit_change(
-            actor=actor,
-            household=household,
-            effective_month=effective,
-            monthly_amount=decided_amount,
-            covered_persons=covered,
-            reason=f"{ChangeOutcome(outcome).label}（变更 {change.pk}）",
-        )
-        household.status = HouseholdStatus.IN_PAYMENT
-        _save(household, ["status"])
-    elif outcome == ChangeOutcome.SUSPEND:
-        if household.status == HouseholdStatus.SUSPENDED:
-            raise refuse(CaseErrorCode.CHANGE_STATE, "该户已暂停发放")
-        benefit_change(
-            actor=actor,
-            household=household,
-            effective_month=effective,
-            monthly_amount=current,
-            covered_persons=period.covered_persons,
-            kind=period.kind,
-            is_suspended=True,
-            reason=f"暂停发放（变更 {change.pk}）",
-        )
-        household.status = HouseholdStatus.SUSPENDED
-        _save(household, ["status"])
-    elif outcome == ChangeOutcome.STOP:
-        decided_amount = ZERO
-        _stop_household(
-            actor=actor,
-            household=household,
-            last_month=add_months(effective, -1),
-            reason=reasons,
-            today=today,
-        )
-    elif outcome == ChangeOutcome.GRADUAL_EXIT:
-        if household.status == HouseholdStatus.GRADUAL_EXIT:
-            raise refuse(CaseErrorCode.CHANGE_STATE, "该户已在渐退期")
-        grace_months = (
-            policy.registry_gradual_exit_months
-            if is_registry_household
-            else policy.gradual_exit_months
-        )
-        if not grace_months:
-            raise refuse(
-                CoreErrorCode.INVALID, "政策参数未设渐退期，请选择停发", outcome="未设渐退期"
-            )
-        benefit_change(
-            actor=actor,
-            household=household,
-            effective_month=effective,
-            monthly_amount=current,
-            covered_persons=period.covered_persons,
-            kind=BenefitKind.GRADUAL_EXIT,
-            reason=f"渐退期 {grace_months} 个月（变更 {change.pk}）",
-        )
-        household.status = HouseholdStatus.GRADUAL_EXIT
-        household.grace_start, household.grace_months = effective, grace_months
-        household.grace_end = add_months(effective, grace_months)
-        household.original_amount = current
-        _save(household, ["status", "grace_start", "grace_months", "grace_end", "original_amount"])
+    before = household.monthly_amount
+    resumed = household.status != HouseholdStatus.IN_PAYMENT and outcome in (
+        ChangeOutcome.INCREASE,
+        ChangeOutcome.DECREASE,
+    )
+    decision = _Decision(
+        actor=actor,
+        change=change,
+        household=household,
+        period=period,
+        outcome=outcome,
+        reasons=reasons or _default_reasons(change, outcome),
+        effective=effective,
+        today=today,
+        new_amount=new_amount,
+        is_registry_household=is_registry_household,
+        amount=before,
+    )
+    _APPLY[outcome](decision)
     if household.check_due is not None:
         household.check_due, household.check_reason = None, ""
         _save(household, ["check_due", "check_reason"])
-    change.status = ChangeStatus.DECIDED
-    change.outcome = outcome
-    change.new_amount = decided_amount
-    change.effective_month = effective
-    change.reasons = reasons
+    change.status, change.outcome = ChangeStatus.DECIDED, outcome
+    change.new_amount, change.effective_month = decision.amount, effective
+    change.reasons = decision.reasons
     change.decided_on, change.decided_by = today, actor
     change.notice_text = notice_text_for(
         household=household,
         outcome=outcome,
-        before=current,
-        after=decided_amount,
+        before=before,
+        after=decision.amount,
         effective_month=effective,
-        reasons=reasons,
+        reasons=decision.reasons,
         decided_on=today,
-        grace_months=grace_months,
-        termination=termination is not None,
+        grace_months=decision.grace_months,
+        termination=_termination(change) is not None,
+        resumed=resumed,
     )
     _save(
         change,
@@ -934,11 +1010,11 @@ def change_decide(
         changes={
             "household": household.number,
             "outcome": outcome,
-            "amount": [current, decided_amount],
+            "amount": [before, decision.amount],
             "effective_month": effective,
             "status": household.status,
             "is_registry_household": is_registry_household,
-            "reasons": reasons,
+            "reasons": decision.reasons,
         },
     )
     return change
@@ -1016,8 +1092,8 @@ def work_refusal_record(
     today = today or timezone.localdate()
     household = member.household
     require_capability(actor, household.area, Perm.CHANGE_REPORT, doing="登记拒绝就业")
+    household = _locked_household(member.household_id)  # household first, as change_report
     member = _locked_member(member)
-    household = _locked_household(member.household_id)
     if household.status not in MANAGED_STATUSES:
         raise refuse(
             CaseErrorCode.CHANGE_STATE,

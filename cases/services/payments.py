@@ -107,7 +107,13 @@ def _owed_lines(*, township: Area, months: list[date]) -> list[_Line]:
     periods = (
         BenefitPeriod.objects.filter(
             household__area__parent_id=township.pk,
-            household__status__in=[*PAYING_STATUSES, HouseholdStatus.STOPPED],
+            # A suspended or stopped household is still owed the months before its decision;
+            # the periods' end month and is_suspended decide.
+            household__status__in=[
+                *PAYING_STATUSES,
+                HouseholdStatus.SUSPENDED,
+                HouseholdStatus.STOPPED,
+            ],
             is_suspended=False,
             start_month__lte=months[-1],
         )

@@ -74,7 +74,7 @@ def temporary_apply(
     today = today or timezone.localdate()
     if area.level != AreaLevel.VILLAGE:
         raise refuse(CaseErrorCode.AREA_NOT_VILLAGE, "请选择到嘎查村一级", area="请选择嘎查村")
-    require_capability(actor, area, Perm.TEMPORARY_APPLY, doing="登记临时救助")
+    require_capability(actor, area, Perm.TEMPORARY_APPLY, doing="登记临时救助", subject="嘎查村")
     problems: dict[str, list[str]] = {}
     if kind not in KINDS:
         problems["kind"] = ["请选择救助类型（急难型或支出型）"]
@@ -168,7 +168,13 @@ def temporary_decide(
     """
     today = today or timezone.localdate()
     assistance = _locked(assistance_id)
-    require_capability(actor, assistance.area, Perm.TEMPORARY_APPROVE, doing="审批临时救助")
+    require_capability(
+        actor,
+        assistance.area,
+        Perm.TEMPORARY_APPROVE,
+        doing="审批临时救助",
+        subject="临时救助记录",
+    )
     if assistance.status in (APPROVED, REJECTED):
         raise refuse(CaseErrorCode.CHANGE_STATE, f"该临时救助已{assistance.get_status_display()}")
     if getattr(actor, "pk", None) == assistance.recorded_by_id:
@@ -205,7 +211,13 @@ def temporary_decide(
 def temporary_complete_paperwork(*, actor: object, assistance_id: int) -> TemporaryAssistance:
     """先行救助后补齐手续: marks the paperwork of a help given first as complete (idempotent)."""
     assistance = _locked(assistance_id)
-    require_capability(actor, assistance.area, Perm.TEMPORARY_APPLY, doing="补齐临时救助手续")
+    require_capability(
+        actor,
+        assistance.area,
+        Perm.TEMPORARY_APPLY,
+        doing="补齐临时救助手续",
+        subject="临时救助记录",
+    )
     if assistance.status != PAID_FIRST:
         raise refuse(CaseErrorCode.CHANGE_STATE, "只有先行救助的需要补齐手续")
     if assistance.paperwork_completed:

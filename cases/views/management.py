@@ -114,9 +114,7 @@ class _MemberForm(_Form):
 
 class HomeVisitForm(_Form):
     visited_on = forms.DateField(label="走访日期", widget=_DATE, initial=timezone.localdate)
-    visitors = forms.CharField(
-        label="走访人员（多人用逗号分隔）", max_length=200, required=False
-    )
+    visitors = forms.CharField(label="走访人员（多人用逗号分隔）", max_length=200, required=False)
     findings = forms.CharField(
         label="走访情况", widget=forms.Textarea(attrs={"rows": 2}), required=False
     )
@@ -225,9 +223,7 @@ class TemporaryForm(_Form):
 
 
 class TemporaryDecideForm(_Form):
-    approve = forms.ChoiceField(
-        label="审批意见", choices=[("yes", "批准救助"), ("no", "不予救助")]
-    )
+    approve = forms.ChoiceField(label="审批意见", choices=[("yes", "批准救助"), ("no", "不予救助")])
     note = forms.CharField(
         label="说明（不予救助须写明理由）",
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -421,9 +417,7 @@ def _manage_context(
     return {
         "household": household,
         "members": list(
-            household.members.select_related("person").prefetch_related(
-                "self_care_assessments"
-            )
+            household.members.select_related("person").prefetch_related("self_care_assessments")
         ),
         "panels": panels,
         "visits": list(household.home_visits.select_related("recorded_by")[:20]),
@@ -742,9 +736,7 @@ urlpatterns = [
     path("temporary/", temporary_list, name="temporary_list"),
     path("temporary/new/", temporary_new, name="temporary_new"),
     path("temporary/<int:assistance_id>/", temporary_detail, name="temporary_detail"),
-    path(
-        "temporary/<int:assistance_id>/decide/", temporary_decide_view, name="temporary_decide"
-    ),
+    path("temporary/<int:assistance_id>/decide/", temporary_decide_view, name="temporary_decide"),
     path(
         "temporary/<int:assistance_id>/paperwork/",
         temporary_paperwork_view,

@@ -103,9 +103,10 @@ def _to_county(open_as, live_server, screenshot=None) -> Application:
 
 
 def test_caseworker_carries_a_case_to_next_months_payment_sheet(
-    open_as, live_server, areas, case_users, county_standard, screenshot
+    open_as, live_server, areas, case_users, county_standard, screenshot, verified
 ):
     application = _to_county(open_as, live_server, screenshot)
+    verified(application)  # the verification platform's reports (逢救必核)
 
     county = open_as("ca")
     county.goto(f"{live_server.url}/cases/applications/{application.pk}/")

@@ -92,7 +92,9 @@ def test_amount_change_effective_next_month(make_household, world, users):
         ("in_payment", HouseholdStatus.IN_PAYMENT, False, ["DB-A"]),
         ("gradual_exit", HouseholdStatus.GRADUAL_EXIT, False, ["DB-A"]),
         ("suspended_period", HouseholdStatus.IN_PAYMENT, True, []),
-        ("suspended_household", HouseholdStatus.SUSPENDED, False, []),
+        # suspended from a later month: the month before the suspension is still owed
+        ("suspended_household_month_before", HouseholdStatus.SUSPENDED, False, ["DB-A"]),
+        ("suspended_household_suspended_period", HouseholdStatus.SUSPENDED, True, []),
         ("still_applying", HouseholdStatus.APPLYING, False, []),
         ("not_covered", HouseholdStatus.NOT_COVERED, False, []),
     ],

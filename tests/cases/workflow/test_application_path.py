@@ -74,12 +74,15 @@ def walk_to_county_review(application: Application, users, *, start: date = TODA
     )
 
 
-def test_2021_path_from_application_to_payment_next_month(new_application, case_users, areas):
+def test_2021_path_from_application_to_payment_next_month(
+    new_application, case_users, areas, verified
+):
     application = new_application()
     assert application.profile == "2021"
 
     application = walk_to_county_review(application, case_users)
     assert application.status == S.COUNTY_REVIEW
+    verified(application)
     application = application_transition(
         application_id=application.pk,
         action=A.APPROVE,
@@ -124,11 +127,12 @@ def test_2021_path_from_application_to_payment_next_month(new_application, case_
     assert (december.household_count, december.total_amount) == (1, Decimal("600.00"))
 
 
-def test_2012_path_has_appraisal_and_a_second_notice(new_application, case_users):
+def test_2012_path_has_appraisal_and_a_second_notice(new_application, case_users, verified):
     application = new_application(applied_on=date(2021, 6, 1))
     assert application.profile == "2012_trial"
 
     application = walk_to_county_review(application, case_users)
+    verified(application)
     application = application_transition(
         application_id=application.pk,
         action=A.APPROVE,
@@ -379,9 +383,10 @@ def test_rejection_needs_written_reasons_and_marks_the_household(new_application
     assert application.household.status == HouseholdStatus.NOT_COVERED
 
 
-def test_ineligible_household_cannot_be_approved(new_application, case_users):
+def test_ineligible_household_cannot_be_approved(new_application, case_users, verified):
     rich = [member(income="3000"), member(relation=Relation.SPOUSE, income="2000")]
     application = walk_to_county_review(new_application(members=rich), case_users)
+    verified(application)
 
     with pytest.raises(DomainError) as error:
         application_transition(
@@ -405,10 +410,11 @@ def test_nobody_approves_what_they_registered(new_application, case_users, areas
     assert error.value.code == "four_eyes"
 
 
-def test_close_relative_case_needs_the_county_home_visit(new_application, case_users):
+def test_close_relative_case_needs_the_county_home_visit(new_application, case_users, verified):
     from cases.services.applications import county_visit_record
 
     application = walk_to_county_review(new_application(declares_close_relative=True), case_users)
+    verified(application)
     assert application.county_visit_required is True
 
     with pytest.raises(DomainError) as error:
@@ -431,9 +437,12 @@ def test_close_relative_case_needs_the_county_home_visit(new_application, case_u
     assert approved.household.is_close_relative_case is True
 
 
-def test_person_in_a_paid_household_cannot_be_registered_again(new_application, case_users):
+def test_person_in_a_paid_household_cannot_be_registered_again(
+    new_application, case_users, verified
+):
     shared = member(income="100")
     application = walk_to_county_review(new_application(members=[shared]), case_users)
+    verified(application)
     application_transition(
         application_id=application.pk, action=A.APPROVE, actor=case_users.civil_affairs
     )

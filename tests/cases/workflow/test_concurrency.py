@@ -38,9 +38,12 @@ def _run_parallel(count: int, work) -> list[object]:
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
-def test_twenty_parallel_approvals_exactly_one_wins(new_application, case_users, areas, make_user):
+def test_twenty_parallel_approvals_exactly_one_wins(
+    new_application, case_users, areas, make_user, verified
+):
     officials = [make_user(role="county_civil_affairs", area=areas.county) for _ in range(20)]
     application = new_application()
+    verified(application)
     Application.objects.filter(pk=application.pk).update(
         status=S.COUNTY_REVIEW,
         means_test={"eligible": True},

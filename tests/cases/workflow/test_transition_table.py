@@ -79,11 +79,14 @@ _ENTRIES = sorted(TRANSITIONS.items())
 @pytest.mark.parametrize(
     ("key", "transition"), _ENTRIES, ids=[f"{p}-{s}-{a}" for (p, s, a), _ in _ENTRIES]
 )
-def test_allowed_for_the_role_with_the_capability(key, transition, new_application, case_users):
+def test_allowed_for_the_role_with_the_capability(
+    key, transition, new_application, case_users, verified
+):
     profile, from_status, action = key
     application = new_application(applied_on=date(2021, 6, 1) if profile == "2012_trial" else None)
     assert application.profile == profile
     data = _prepare(application, from_status, action, case_users)
+    verified(application)
     actor = getattr(case_users, _USER_FOR_PERM[transition.perm])
 
     result = application_transition(

@@ -161,3 +161,22 @@ def test_area_list_query_count_does_not_grow_with_rows(
 
     assert len(small.json()["results"]) == 5
     assert len(large.json()["results"]) == 100
+
+
+def test_rows_without_an_area_are_invisible_to_area_bound_users(areas, make_user):
+    from lowbao.accounts.models import User
+    from lowbao.areas.roles import Perm
+    from lowbao.areas.scoping import scope_to_actor
+
+    region_officer = make_user(role=Role.REGION_OFFICER, area=areas.region)
+    placed = make_user(role=Role.TOWNSHIP_CASEWORKER, area=areas.township)
+    unplaced = make_user()  # no role assignment: its "area" (via roles) is empty
+
+    visible = scope_to_actor(
+        User.objects.all(), actor=region_officer, perm=Perm.AREA_VIEW,
+        area_field="area_roles__area",
+    )
+
+    assert placed in visible
+    assert region_officer in visible
+    assert unplaced not in visible
