@@ -9,11 +9,20 @@ from decimal import Decimal
 from django.utils import timezone
 
 from cases.choices import ApplicationAction as A
-from cases.choices import IncomeCategory, LabourCapacity, Programme, Relation
+from cases.choices import (
+    ChangeKind,
+    ChangeOutcome,
+    HouseholdStatus,
+    IncomeCategory,
+    LabourCapacity,
+    Programme,
+    Relation,
+)
 from cases.hooks import DEMO_BEFORE_DECISION
 from cases.models import GuaranteeStandard, Household
 from cases.services.applications import StepData, application_register, application_transition
 from cases.services.households import IncomeData, MemberData
+from cases.services.management import change_assess, change_decide, change_report
 from cases.services.payments import payment_sheet_generate
 from lowbao.areas.models import Area, AreaLevel
 from lowbao.core.errors import DomainError
@@ -199,6 +208,7 @@ def seed_demo_households(*, result: object, households: int) -> str:
             if action == last or (last == A.REJECT and action == A.REJECT):
                 break
             day += timedelta(days=1)
+    _demo_dynamic_management(county=county, crews=crews, county_user=county_user, today=today)
     month = first_of_next_month(today - timedelta(days=today.day))  # this month's 1st
     for township, crew in zip(townships, crews, strict=True):
         payment_sheet_generate(actor=crew["cw"], township=township, month=month)
@@ -206,3 +216,44 @@ def seed_demo_households(*, result: object, households: int) -> str:
     return (
         f"保障户：生成 {count} 户演示保障户（覆盖申请各环节、在保、不予批准），并生成本月发放花名册"
     )
+
+
+def _demo_dynamic_management(
+    *, county: Area, crews: list[dict], county_user: object, today: date
+) -> None:
+    """A few paid households through the real change procedure: 渐退, 暂停, 停发, 减发."""
+    paid = list(
+        Household.objects.filter(
+            county=county,
+            status=HouseholdStatus.IN_PAYMENT,
+            area__parent=crews[0]["cw"].area_roles.first().area,
+        ).order_by("number")[:4]
+    )
+    plans = [
+        (ChangeOutcome.GRADUAL_EXIT, "家庭成员外出务工，收入超过保障标准"),
+        (ChangeOutcome.SUSPEND, "户主长期外出，待核实"),
+        (ChangeOutcome.STOP, "家庭成员经营收入大幅增加，不再符合条件"),
+        (ChangeOutcome.DECREASE, "子女就业，家庭收入增加"),
+    ]
+    for household, (outcome, reason) in zip(paid, plans, strict=False):
+        change = change_report(
+            actor=crews[0]["cw"],
+            household=household,
+            kind=ChangeKind.INCOME,
+            description=reason,
+            reported_on=today,
+        )
+        change_assess(actor=crews[0]["cw"], change_id=change.pk)
+        amount = None
+        if outcome == ChangeOutcome.DECREASE:
+            amount = max(household.monthly_amount - Decimal("100"), Decimal("50"))
+        try:
+            change_decide(
+                actor=county_user,
+                change_id=change.pk,
+                outcome=outcome,
+                reasons=reason,
+                new_amount=amount,
+            )
+        except DomainError:  # the rules refused this demo decision; leave it assessed
+            continue

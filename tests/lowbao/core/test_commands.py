@@ -150,6 +150,9 @@ def test_seed_demo_creates_one_login_per_role_and_is_idempotent(shipped_areas):
         "in_payment",
         "not_covered",
         "applying",
+        "gradual_exit",
+        "suspended",
+        "stopped",
     }
     assert "demo_caseworker" in first.getvalue()
     assert "已存在，密码见首次生成时的输出" in second.getvalue()
