@@ -528,3 +528,19 @@ def test_rigid_spending_is_deducted_within_the_policy_caps(areas, case_users, co
     # 400 − (100 capped medical + 50 education) = 250 → 460 − 250 = 210
     assert application.means_test["deductions_allowed_monthly"] == "150.00"
     assert application.proposed_amount == Decimal("210.00")
+
+
+def test_deadlines_count_working_days_over_national_day(new_application, case_users):
+    application = new_application()
+
+    application = application_transition(
+        application_id=application.pk,
+        action=A.ACCEPT,
+        actor=case_users.caseworker,
+        today=date(2026, 9, 30),
+    )
+
+    # 2021 rules: investigation within 3 working days — Oct 1–7 are holidays, Sat Oct 10 is a
+    # make-up working day — and 30 working days overall.
+    assert application.due_on == date(2026, 10, 10)
+    assert application.overall_due_on == date(2026, 11, 17)
