@@ -17,3 +17,7 @@ AFTER_ACCEPT: list[Callable[[object, object, date], None]] = []
 
 # Called after a rejection (e.g. referral of a registered-poor household to the poverty office).
 AFTER_REJECT: list[Callable[[object, object, date], None]] = []
+
+# Called with each person who joins a household (registration, member added), so that data
+# received before lowbao knew the person (disability records, verification reports) is linked.
+AFTER_PERSON_JOINED: list[Callable[[object], object]] = []

@@ -9,6 +9,8 @@ ENTRIES = [
     MenuEntry("移交", "poverty:referral_list", Perm.REGISTRY_VIEW),
     MenuEntry("核对", "poverty:verification_list", Perm.VERIFICATION_VIEW),
     MenuEntry("排查", "poverty:inspection_report", Perm.INSPECTION_VIEW),
+    MenuEntry("近亲属备案", "poverty:close_relative_filings", Perm.CASE_VIEW),
+    MenuEntry("经办人员", "poverty:official_list", Perm.OFFICIAL_MANAGE),
 ]
 
 

@@ -12,6 +12,7 @@ from cases.choices import (
     Relation,
 )
 from cases.errors import CaseErrorCode
+from cases.hooks import AFTER_PERSON_JOINED
 from cases.models import Household, HouseholdAsset, HouseholdMember, MemberIncome
 from lowbao.areas.models import Area, AreaLevel
 from lowbao.areas.roles import Perm
@@ -206,6 +207,9 @@ def household_register(
             )
             for income in member.incomes
         )
+    for person in persons:
+        for hook in AFTER_PERSON_JOINED:
+            hook(person)
     HouseholdAsset.objects.bulk_create(
         HouseholdAsset(
             household=household,
