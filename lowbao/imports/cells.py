@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 # Empty cells, cells holding only spaces, "-", "/" and "无" mean "not given" in optional columns.
 _NOT_GIVEN = {"", "-", "/", "无", "—", "－"}
 _SPACES = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
+_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,11 @@ def parse_money(value: object, *, label: str, required: bool = False) -> Decimal
     if isinstance(value, int | float | Decimal):
         amount = Decimal(str(value))
     else:
-        text = normalise_text(value).replace(",", "").replace("元", "").strip()
+        text = normalise_text(value).replace("元", "").strip()
+        if "," in text:
+            if not _THOUSANDS.match(text):
+                raise CellError("bad_number", f"{label}“{text}”的千位分隔符位置不对")
+            text = text.replace(",", "")
         try:
             amount = Decimal(text)
         except InvalidOperation as exc:
@@ -90,8 +95,12 @@ def parse_int(
     if number != number.to_integral_value():
         raise CellError("bad_number", f"{label}应为整数")
     result = int(number)
-    if (minimum is not None and result < minimum) or (maximum is not None and result > maximum):
-        raise CellError("bad_number", f"{label}应在 {minimum}–{maximum} 之间")
+    if minimum is not None and result < minimum:
+        bound = f"应在 {minimum}–{maximum} 之间" if maximum is not None else f"不能小于 {minimum}"
+        raise CellError("bad_number", f"{label}{bound}")
+    if maximum is not None and result > maximum:
+        bound = f"应在 {minimum}–{maximum} 之间" if minimum is not None else f"不能大于 {maximum}"
+        raise CellError("bad_number", f"{label}{bound}")
     return result
 
 

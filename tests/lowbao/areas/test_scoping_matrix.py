@@ -173,7 +173,9 @@ def test_rows_without_an_area_are_invisible_to_area_bound_users(areas, make_user
     unplaced = make_user()  # no role assignment: its "area" (via roles) is empty
 
     visible = scope_to_actor(
-        User.objects.all(), actor=region_officer, perm=Perm.AREA_VIEW,
+        User.objects.all(),
+        actor=region_officer,
+        perm=Perm.AREA_VIEW,
         area_field="area_roles__area",
     )
 
