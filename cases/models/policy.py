@@ -165,6 +165,12 @@ class PolicySetting(BaseModel):
         blank=True,
         help_text="核对项目代码列表，如 vehicle、real_estate、business、deposits；空表示不要求",
     )
+    temporary_township_limit = models.DecimalField(
+        "苏木乡镇临时救助审批限额（元）",
+        default=Decimal("1000.00"),
+        **MONEY,
+        help_text="委托苏木乡镇审批的临时救助金额上限，超过的报旗县民政局审批",
+    )
     payment_frequency = models.CharField(
         "发放周期",
         max_length=10,

@@ -3,7 +3,7 @@
 - 急难型 (emergency): may be helped first (先行救助, ``pay_first``): status ``paid_first``, the
   paperwork is completed afterwards (``temporary_complete_paperwork``) and then decided.
 - 支出型 (expenditure): needs the per-capita income and is never paid first.
-- Township heads decide only up to ``TOWNSHIP_APPROVAL_LIMIT`` (approval delegated to the
+- Township heads decide only up to the policy's ``temporary_township_limit`` (delegated to the
   township for small amounts, S8); above it the county civil-affairs bureau decides.
 - The recorder never decides their own case (four-eyes).
 """
@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from cases.errors import CaseErrorCode
 from cases.models import Household, TemporaryAssistance
+from cases.policy import policy_for
 from cases.services.management import refuse, require_capability
 from lowbao.areas.models import Area, AreaLevel
 from lowbao.areas.roles import Perm, Role, role_has_perm
@@ -34,11 +35,19 @@ __all__ = [
     "temporary_complete_paperwork",
     "temporary_decide",
     "temporary_queryset",
+    "township_approval_limit",
 ]
 
-# [CFG] The amount up to which a township head may approve under delegation. No policy field
-# exists yet (PolicySetting has none); default 1,000 yuan. Move it to PolicySetting when added.
+# [CFG] The amount up to which a township head may approve under delegation is policy data
+# (PolicySetting.temporary_township_limit); this is its seeded default.
 TOWNSHIP_APPROVAL_LIMIT = Decimal("1000.00")
+
+
+def township_approval_limit(area: Area, on: date | None = None) -> Decimal:
+    """The delegated township limit in force for ``area`` (policy data, default 1,000 yuan)."""
+    return policy_for(area, on or timezone.localdate()).temporary_township_limit
+
+
 EMERGENCY, EXPENDITURE = "emergency", "expenditure"
 KINDS = {EMERGENCY: "急难型", EXPENDITURE: "支出型"}
 FORMS = {"cash": "现金", "goods": "实物", "referral": "转介服务"}
@@ -181,11 +190,12 @@ def temporary_decide(
         raise refuse(CaseErrorCode.FOUR_EYES, "不能审批自己登记的临时救助")
     if assistance.status == PAID_FIRST and not assistance.paperwork_completed:
         raise refuse(CaseErrorCode.STEP_INCOMPLETE, "先行救助的须先补齐手续，再审批")
-    if _township_only(actor, assistance.area) and assistance.amount > TOWNSHIP_APPROVAL_LIMIT:
+    limit = township_approval_limit(assistance.area, today)
+    if _township_only(actor, assistance.area) and assistance.amount > limit:
         raise refuse(
             CaseErrorCode.NOT_ALLOWED,
             f"救助金额 {_yuan(assistance.amount)} 元超过苏木乡镇审批权限"
-            f"（{_yuan(TOWNSHIP_APPROVAL_LIMIT)} 元），请报旗县民政局审批",
+            f"（{_yuan(limit)} 元），请报旗县民政局审批",
         )
     note = (note or "").strip()
     if not approve and not note:

@@ -65,6 +65,7 @@ from cases.services.temporary import (
     temporary_complete_paperwork,
     temporary_decide,
     temporary_queryset,
+    township_approval_limit,
 )
 from cases.views.common import require_perm, show_domain_error, village_choices
 from lowbao.areas.models import Area
@@ -657,7 +658,7 @@ def _temporary_context(
     open_status = assistance.status in ("applied", "paid_first")
     return {
         "assistance": assistance,
-        "limit": TOWNSHIP_APPROVAL_LIMIT,
+        "limit": township_approval_limit(assistance.area),
         "can_decide": open_status
         and actor_covers_area(request.user, assistance.area, perm=Perm.TEMPORARY_APPROVE),
         "can_complete": assistance.status == "paid_first"

@@ -186,3 +186,12 @@ def test_applying_needs_the_capability_in_the_village(areas, case_users, _case, 
 
     assert error.value.code == code
     assert TemporaryAssistance.objects.count() == 0
+
+
+def test_township_limit_is_policy_data(areas, policy_defaults):
+    from cases.models import PolicySetting
+    from cases.services.temporary import township_approval_limit
+
+    PolicySetting.objects.filter(area=areas.region).update(temporary_township_limit=Decimal("800"))
+
+    assert township_approval_limit(areas.village) == Decimal("800.00")
