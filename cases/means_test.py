@@ -56,7 +56,7 @@ from cases.models import (
 from cases.policy import policy_for, standard_for
 from lowbao.areas.models import Area
 from lowbao.core.errors import DomainError
-from lowbao.people.id_numbers import IdNumberError, parse_id_number
+from lowbao.people.id_numbers import IdNumberError, age_on, parse_id_number
 from lowbao.people.masking import mask_id_number
 
 ZERO = Decimal("0")
@@ -140,11 +140,6 @@ def _plain(number: Decimal) -> str:
     return text
 
 
-def _age_on(birth_date: date, on: date) -> int:
-    before_birthday = (on.month, on.day) < (birth_date.month, birth_date.day)
-    return on.year - birth_date.year - int(before_birthday)
-
-
 @dataclass(frozen=True)
 class MemberInput:
     """One member of the household as the means test sees them.
@@ -193,7 +188,7 @@ class MemberInput:
         return mask_id_number(self.id_number)
 
     def age_on(self, on: date) -> int:
-        return _age_on(self.birth_date, on)
+        return age_on(self.birth_date, on)
 
     @property
     def is_severely_disabled(self) -> bool:

@@ -15,7 +15,6 @@ Chinese message (never an ID number). Re-running a snapshot's check replaces its
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from django.db import models, transaction
@@ -23,6 +22,7 @@ from django.db.models import Prefetch
 
 from cases.choices import Health, LabourCapacity, Programme, Relation, SchoolStatus
 from cases.models import HouseholdMember
+from lowbao.people.id_numbers import age_on
 from poverty.choices import PovertyAttribute, PovertyCause
 from poverty.models import (
     DataQualityIssue,
@@ -63,11 +63,6 @@ class _OtherHousehold:
     household_id: int
     number: str
     county_name: str
-
-
-def age_on(birth_date: date, on: date) -> int:
-    """Full years of age on ``on``."""
-    return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
 
 
 def _within(value: int, bounds: tuple[int, int]) -> bool:

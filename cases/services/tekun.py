@@ -41,6 +41,7 @@ from lowbao.areas.scoping import actor_covers_area
 from lowbao.audit.services import record
 from lowbao.core.errors import CoreErrorCode, DomainError
 from lowbao.core.workdays import first_of_next_month
+from lowbao.people.id_numbers import age_on
 
 __all__ = [
     "SUPPORT_MODES",
@@ -95,10 +96,6 @@ SELF_CARE_ACTIVITIES = {
 }
 
 
-def _age_on(birth_date: date, on: date) -> int:
-    return on.year - birth_date.year - int((on.month, on.day) < (birth_date.month, birth_date.day))
-
-
 @dataclass(frozen=True)
 class TekunPersonFinding:
     """The capacity condition for one candidate (masked ID number only)."""
@@ -131,7 +128,7 @@ class TekunEligibility:
 
 
 def _capacity(member: HouseholdMember, on: date) -> TekunPersonFinding:
-    age = _age_on(member.person.birth_date, on)
+    age = age_on(member.person.birth_date, on)
     grade, kind = member.disability_grade, member.disability_type
     limit = _NO_CAPACITY_GRADE.get(kind)
     if age >= ELDERLY_AGE:
@@ -330,7 +327,7 @@ def tekun_support_mode_set(*, actor: object, household: Household, mode: str) ->
 
 def _minor_protected(member: HouseholdMember, on: date) -> str:
     """Why this member may not lose support for gaining capacity (empty if they may)."""
-    age = _age_on(member.person.birth_date, on)
+    age = age_on(member.person.birth_date, on)
     if age < ADULT_AGE:
         return f"{member.person.name}未满 18 周岁（{age} 周岁），可继续享受救助供养待遇至 18 周岁"
     if member.school_status in _STILL_IN_SCHOOL:

@@ -1,32 +1,12 @@
 """Small helpers shared by the cases views (no business rules here)."""
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
+from lowbao.areas.decorators import require_perm
 from lowbao.areas.models import AreaLevel
-from lowbao.areas.scoping import actor_has_perm
 from lowbao.areas.selectors import area_list
 from lowbao.core.errors import DomainError
-
-
-def require_perm(perm: str):
-    """Login plus a capability; object scope is checked by the selectors (404 outside)."""
-
-    def decorator(view):
-        @wraps(view)
-        @login_required
-        def wrapped(request: HttpRequest, *args: object, **kwargs: object):
-            if not actor_has_perm(request.user, perm):
-                raise PermissionDenied("没有执行此操作的权限")
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def village_choices(actor: object) -> list[tuple[str, str]]:
@@ -42,3 +22,6 @@ def show_domain_error(request: HttpRequest, form: object, error: DomainError) ->
             for problem in problems if isinstance(problems, list) else [problems]:
                 form.add_error(name, str(problem))
     messages.error(request, error.message)
+
+
+__all__ = ["require_perm", "show_domain_error", "village_choices"]

@@ -8,8 +8,6 @@ from datetime import date
 from typing import Any
 
 from django import forms
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
@@ -25,9 +23,10 @@ from cases.means_test import (
     means_test_run,
 )
 from cases.selectors import access_household_by_id
+from lowbao.areas.decorators import require_perm
 from lowbao.areas.models import Area, AreaLevel
 from lowbao.areas.roles import Perm
-from lowbao.areas.scoping import access_area_by_code, actor_has_perm
+from lowbao.areas.scoping import access_area_by_code
 from lowbao.areas.selectors import area_list
 from lowbao.core.errors import DomainError
 from lowbao.people.id_numbers import IdNumberFormField
@@ -169,11 +168,6 @@ MemberFormSet = forms.formset_factory(
 )
 
 
-def _require(request: HttpRequest, perm: str) -> None:
-    if not actor_has_perm(request.user, perm):
-        raise PermissionDenied("没有使用此页面的权限")
-
-
 def _member_inputs(formset: BaseMemberFormSet) -> list[MemberInput]:
     return [
         MemberInput(
@@ -192,10 +186,9 @@ def _member_inputs(formset: BaseMemberFormSet) -> list[MemberInput]:
     ]
 
 
-@login_required
+@require_perm(Perm.MEANS_TEST_RUN)
 def means_test_page(request: HttpRequest) -> HttpResponse:
     """试算: a household described in the form, calculated with the policy of the village."""
-    _require(request, Perm.MEANS_TEST_RUN)
     result = None
     if request.method == "POST":
         form = MeansTestForm(request.POST, actor=request.user)
@@ -250,10 +243,9 @@ def _date_param(request: HttpRequest) -> date:
         return timezone.localdate()
 
 
-@login_required
+@require_perm(Perm.CASE_VIEW)
 def household_calculation(request: HttpRequest, household_id: int) -> HttpResponse:
     """The printable 算账单 of a household (403 without case.view, 404 outside the areas)."""
-    _require(request, Perm.CASE_VIEW)
     household = access_household_by_id(request.user, household_id)
     on = _date_param(request)
     sheet = None

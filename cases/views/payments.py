@@ -11,7 +11,6 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse
@@ -37,6 +36,7 @@ from cases.services.payments import (
     payment_sheet_generate,
     payment_sheet_transition,
 )
+from lowbao.areas.decorators import require_perm
 from lowbao.areas.models import Area, AreaLevel
 from lowbao.areas.roles import Perm
 from lowbao.areas.scoping import actor_covers_area, actor_has_perm
@@ -46,11 +46,6 @@ SHEETS_PER_PAGE = 50
 LINES_PER_PAGE = 100
 MONTH_FORMAT = "%Y-%m"
 REGENERATE = "regenerate"
-
-
-def _require(request: HttpRequest, perm: str) -> None:
-    if not actor_has_perm(request.user, perm):
-        raise PermissionDenied("没有查看此页面的权限")
 
 
 class MonthField(forms.DateField):
@@ -94,10 +89,9 @@ class TotalsForm(forms.Form):
     )
 
 
-@login_required
+@require_perm(Perm.PAYMENT_VIEW)
 @require_http_methods(["GET", "POST"])
 def payment_sheet_list_view(request: HttpRequest) -> HttpResponse:
-    _require(request, Perm.PAYMENT_VIEW)
     actor = request.user
     can_generate = actor_has_perm(actor, Perm.PAYMENT_GENERATE)
     generate_form = GenerateForm(actor=actor) if can_generate else None
@@ -139,10 +133,9 @@ def payment_sheet_list_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
+@require_perm(Perm.PAYMENT_VIEW)
 @require_http_methods(["GET", "POST"])
 def payment_sheet_detail_view(request: HttpRequest, sheet_id: int) -> HttpResponse:
-    _require(request, Perm.PAYMENT_VIEW)
     actor = request.user
     sheet = access_payment_sheet_by_id(actor, sheet_id)
     if request.method == "POST":
@@ -200,10 +193,9 @@ def _post_sheet_action(request: HttpRequest, *, sheet_id: int, township: Area, m
     messages.success(request, f"操作成功，花名册当前状态：{sheet.get_status_display()}。")
 
 
-@login_required
+@require_perm(Perm.PAYMENT_VIEW)
 @require_GET
 def payment_sheet_export_view(request: HttpRequest, sheet_id: int) -> FileResponse:
-    _require(request, Perm.PAYMENT_VIEW)
     sheet = access_payment_sheet_by_id(request.user, sheet_id)
     # Spooled: small files stay in memory, big ones go to disk; the response closes the file.
     stream = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
@@ -217,10 +209,9 @@ def payment_sheet_export_view(request: HttpRequest, sheet_id: int) -> FileRespon
     )
 
 
-@login_required
+@require_perm(Perm.PAYMENT_VIEW)
 @require_GET
 def payment_totals_view(request: HttpRequest) -> HttpResponse:
-    _require(request, Perm.PAYMENT_VIEW)
     form = TotalsForm(request.GET or None)
     cleaned = form.cleaned_data if form.is_valid() else {}
     month = cleaned.get("month") or timezone.localdate().replace(day=1)

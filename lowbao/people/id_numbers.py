@@ -218,3 +218,8 @@ class IdNumberFormField(forms.CharField):
             return parse_id_number(text).value
         except IdNumberError as exc:
             raise ValidationError(exc.message, code=exc.code) from None
+
+
+def age_on(birth_date: date, on: date) -> int:
+    """Full years of age on ``on`` (the one age rule for uplifts, 特困 and data-quality checks)."""
+    return on.year - birth_date.year - int((on.month, on.day) < (birth_date.month, birth_date.day))

@@ -6,9 +6,10 @@ from datetime import date
 import pytest
 
 from cases.choices import Programme, Relation
+from lowbao.people.id_numbers import age_on
 from poverty.choices import SnapshotSource
 from poverty.models import DataQualityIssue
-from poverty.quality import QualityRule, age_on, quality_check_snapshot
+from poverty.quality import QualityRule, quality_check_snapshot
 from poverty.selectors import quality_report
 from poverty.services.registry import registry_snapshot_apply
 from poverty.validation import validate_registry_rows
