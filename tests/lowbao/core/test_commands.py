@@ -12,6 +12,7 @@ from lowbao.accounts.models import ApiToken, User
 from lowbao.areas.models import Area, AreaLevel, UserAreaRole
 from lowbao.areas.services import SHIPPED_AREAS_CSV, area_load_shipped
 from lowbao.audit.models import AuditEvent
+from poverty.models import RegistryHousehold, RegistrySnapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -146,6 +147,9 @@ def test_seed_demo_creates_one_login_per_role_and_is_idempotent(shipped_areas):
     assert households == 12
     assert Household.objects.count() == 12
     assert "保障户：已有 12 户（未重复生成）" in second.getvalue()
+    assert "建档立卡：已有快照（未重复生成）" in second.getvalue()
+    assert RegistrySnapshot.objects.count() == 1
+    assert RegistryHousehold.objects.filter(in_registry=True).count() >= 3
     assert set(Household.objects.values_list("status", flat=True)) == {
         "in_payment",
         "not_covered",
