@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.accounts import PASSWORD as ACCOUNTS_PASSWORD
+
 CHROMIUM = os.environ.get("LOWBAO_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
@@ -68,3 +70,24 @@ def screenshot(request):
         return path
 
     return _take
+
+
+@pytest.fixture
+def open_as(browser, live_server):
+    contexts = []
+
+    def _open(username: str):
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", ACCOUNTS_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#my-assignments")
+        return page
+
+    yield _open
+    for context in contexts:
+        context.close()

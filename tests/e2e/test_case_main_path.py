@@ -9,31 +9,9 @@ from django.utils import timezone
 
 from cases.models import Application, PublicNotice
 from lowbao.core.workdays import first_of_next_month
-from tests.fixtures.accounts import PASSWORD
 from tests.lowbao.people.factories import make_id_number
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def open_as(browser, live_server):
-    contexts = []
-
-    def _open(username: str):
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_selector("#my-assignments")
-        return page
-
-    yield _open
-    for context in contexts:
-        context.close()
 
 
 def _act(
