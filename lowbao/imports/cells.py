@@ -4,7 +4,6 @@
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -14,10 +13,21 @@ _SPACES = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
 _THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
-@dataclass(frozen=True)
 class CellError(Exception):
-    code: str
-    message: str
+    """A cell that cannot be parsed: a contracts.md error ``code`` and a Chinese ``message``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CellError):
+            return NotImplemented
+        return (self.code, self.message) == (other.code, other.message)
+
+    def __hash__(self) -> int:
+        return hash((self.code, self.message))
 
 
 def normalise_text(value: object) -> str:

@@ -438,9 +438,8 @@ class _XlsxSource(_Source):
                 for _event, element in _iterparse(stream, (_ROW, _SHEET_DATA)):
                     if element.tag == _SHEET_DATA:
                         break  # the rest (merges, print setup) would only build up a tree
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")  # a date serial out of range, say
-                        number, cells = parser.parse_row(element)
+                    # A date serial out of range reads as "#VALUE!" (openpyxl warns once).
+                    number, cells = parser.parse_row(element)
                     _release(element)
                     if parser.row_dimensions:
                         parser.row_dimensions.clear()  # row heights, kept per row otherwise
@@ -553,7 +552,7 @@ class SpilledStrings(Sequence[str]):
     def __len__(self) -> int:
         return len(self._offsets) - 1
 
-    def __getitem__(self, index):  # type: ignore[override]
+    def __getitem__(self, index: int | slice) -> str | list[str]:  # type: ignore[override]
         if isinstance(index, slice):
             return [self[position] for position in range(*index.indices(len(self)))]
         if index < 0:
@@ -624,7 +623,7 @@ def _part_mentions(archive: zipfile.ZipFile, part: str, needles: Sequence[bytes]
     overlap = max(len(needle) for needle in needles)
     tail = b""
     with archive.open(part) as stream:
-        while chunk := stream.read(CHUNK_BYTES * 16):
+        while chunk := stream.read(CHUNK_BYTES * 4):
             window = tail + chunk
             if any(needle in window for needle in needles):
                 return True

@@ -2,6 +2,10 @@
 merged cells, empty and totals rows, numeric ID cells, encodings, exact row numbers, and flat
 memory on a large sheet."""
 
+import json
+import os
+import subprocess
+import sys
 import tracemalloc
 from collections.abc import Iterator
 from datetime import datetime
@@ -733,3 +737,53 @@ def test_a_large_sheet_streams_with_flat_memory(large_roster):
         frozenset({"户编号"}),
     )
     assert peak < LARGE_PEAK_BYTES, f"peak {peak / 1024 / 1024:.1f} MB"
+
+
+# VmHWM, the peak resident size of this address space: unlike ru_maxrss it starts afresh at exec,
+# so the test runner's own size (inherited through fork) does not hide the reader's.
+RSS_SCRIPT = """
+import json, sys
+import django
+django.setup()
+from lowbao.imports.readers import open_table
+
+def peak():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+
+def read(path):
+    with open_table(path, required_headers=["户编号", "姓名", "身份证号"]) as table:
+        return sum(1 for _row in table.rows())
+
+counts = [read(sys.argv[1])]
+after_small = peak()
+counts.append(read(sys.argv[2]))
+print(json.dumps({"counts": counts, "extra": peak() - after_small}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_a_large_sheet_needs_no_more_resident_memory_than_a_small_one(large_roster, tmp_path):
+    """tracemalloc sees only Python objects; lxml's trees live in C. In a fresh process, reading
+    the large sheet after a small one may raise the peak resident size only by the shared-string
+    offsets and merge arrays (about 1 MB here); a tree kept alive (rows, or the ``<mergeCells>``
+    after them) costs 10 MB or more on this sheet."""
+    small = corpus.write_large_xlsx(tmp_path / "small.xlsx", LARGE_ROWS // 10)
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "lowbao.settings.test"}
+
+    result = subprocess.run(
+        [sys.executable, "-c", RSS_SCRIPT, str(small), str(large_roster)],
+        capture_output=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[3],
+        env=environment,
+        text=True,
+        timeout=600,
+    )
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+
+    assert measured["counts"] == [LARGE_ROWS // 10, LARGE_ROWS]
+    assert measured["extra"] < 4 * 1024 * 1024, f"{measured['extra'] / 1024 / 1024:.1f} MB"
