@@ -12,10 +12,9 @@ changes nothing (every household ``unchanged``). No per-person audit row: the pi
 audit row for the batch.
 """
 
-import difflib
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -37,10 +36,15 @@ from cases.choices import (
 from cases.models import BenefitPeriod, Household, HouseholdMember
 from lowbao.areas.models import Area, AreaLevel
 from lowbao.core.workdays import add_months
+from lowbao.imports.area_names import (
+    area_name_key,
+    chunks,
+    suggest_names,
+    village_name_key,
+)
 from lowbao.imports.cells import (
     CellError,
     is_given,
-    normalise_header,
     normalise_text,
     parse_choice,
     parse_grade,
@@ -149,13 +153,6 @@ LABOUR_ALIASES = {
 _AREA_CODE = re.compile(r"\d{12}")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _LANDLINE = re.compile(r"0\d{2,3}-?\d{7,8}")
-_VILLAGE_SUFFIXES = (
-    ("村民委员会", "村"),
-    ("村委会", "村"),
-    ("嘎查委员会", "嘎查"),
-    ("社区居民委员会", "社区"),
-    ("居委会", "社区"),
-)
 MIGRATED_REASON = "花名册导入"
 
 
@@ -210,28 +207,6 @@ class _RowState:
     member: RosterMember | None = None
     relation: str = ""
     has_error: bool = False
-
-
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), LOOKUP_CHUNK):
-        yield items[start : start + LOOKUP_CHUNK]
-
-
-def _name_key(name: str) -> str:
-    return normalise_header(name)
-
-
-def _village_key(name: str) -> str:
-    key = _name_key(name)
-    for suffix, replacement in _VILLAGE_SUFFIXES:
-        if key.endswith(suffix) and len(key) > len(suffix):
-            return key[: -len(suffix)] + replacement
-    return key
-
-
-def _suggest(name: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.4)
-    return f"，是否为：{'、'.join(close)}？" if close else ""
 
 
 def _show(header: str, value: object) -> str:
@@ -299,10 +274,10 @@ class _RosterValidator:
         self.villages_in: dict[int, dict[str, list[Area]]] = defaultdict(lambda: defaultdict(list))
         for area in areas:
             if area.level == AreaLevel.TOWNSHIP:
-                self.townships[_name_key(area.name)].append(area)
+                self.townships[area_name_key(area.name)].append(area)
             else:
-                self.villages[_village_key(area.name)].append(area)
-                self.villages_in[area.parent_id][_village_key(area.name)].append(area)
+                self.villages[village_name_key(area.name)].append(area)
+                self.villages_in[area.parent_id][village_name_key(area.name)].append(area)
 
     # -- reporting --
 
@@ -428,7 +403,7 @@ class _RosterValidator:
             self.error(row, VILLAGE, "", "required_missing", "填写苏木乡镇时嘎查村不能为空")
             return
         if township:
-            found = self.townships.get(_name_key(township), [])
+            found = self.townships.get(area_name_key(township), [])
             if len(found) > 1:
                 message = (
                     f"苏木乡镇“{township}”在{self.county.name}有{len(found)}个同名，"
@@ -441,14 +416,14 @@ class _RosterValidator:
                 self.pending_names.append((row, township, village))
                 return
             by_name = self.villages_in[found[0].pk]
-            villages = by_name.get(_village_key(village), [])
+            villages = by_name.get(village_name_key(village), [])
             if not villages:
                 names = (v.name for vs in by_name.values() for v in vs)
-                message = f"嘎查村“{village}”不在{found[0].name}{_suggest(village, names)}"
+                message = f"嘎查村“{village}”不在{found[0].name}{suggest_names(village, names)}"
                 self.error(row, VILLAGE, village, "area_unknown", message)
                 return
         else:
-            villages = self.villages.get(_village_key(village), [])
+            villages = self.villages.get(village_name_key(village), [])
             if not villages:
                 row.area_pending = True
                 self.pending_names.append((row, "", village))
@@ -470,7 +445,7 @@ class _RosterValidator:
             codes = sorted({code for _row, code in self.pending_codes})
             found = {
                 area.code: area
-                for chunk in _chunks(codes)
+                for chunk in chunks(codes, LOOKUP_CHUNK)
                 for area in Area.objects.filter(code__in=chunk)
             }
             for row, code in self.pending_codes:
@@ -483,22 +458,22 @@ class _RosterValidator:
         if self.pending_names:
             names = sorted({n for _r, t, v in self.pending_names for n in (t, v)} - {""})
             elsewhere: dict[str, list[Area]] = defaultdict(list)
-            for chunk in _chunks(names):
+            for chunk in chunks(names, LOOKUP_CHUNK):
                 queryset = Area.objects.filter(
                     level__in=[AreaLevel.TOWNSHIP, AreaLevel.VILLAGE], name__in=chunk
                 ).exclude(path__startswith=self.county.path)
                 for area in queryset:
-                    elsewhere[_name_key(area.name)].append(area)
+                    elsewhere[area_name_key(area.name)].append(area)
             for row, township, village in self.pending_names:
                 header, name = (TOWNSHIP, township) if township else (VILLAGE, village)
                 level = AreaLevel.TOWNSHIP if township else AreaLevel.VILLAGE
-                if any(a.level == level for a in elsewhere.get(_name_key(name), [])):
+                if any(a.level == level for a in elsewhere.get(area_name_key(name), [])):
                     label = "苏木乡镇" if township else "嘎查村"
                     message = f"{label}“{name}”不在{self.county.name}，不能导入本旗县的台账"
                     self.error(row, header, name, "area_out_of_scope", message)
                 else:
                     pool = self.townships if township else self.villages
-                    suggestion = _suggest(name, (areas[0].name for areas in pool.values()))
+                    suggestion = suggest_names(name, (areas[0].name for areas in pool.values()))
                     label = "苏木乡镇" if township else "嘎查村"
                     message = f"{label}“{name}”在{self.county.name}不存在{suggestion}"
                     self.error(row, header, name, "area_unknown", message)
@@ -526,7 +501,7 @@ class _RosterValidator:
         for row in rows:
             if row.member is not None:
                 by_hash[row.member.id_number_hash].append(row)
-        for chunk in _chunks(sorted(by_hash)):
+        for chunk in chunks(sorted(by_hash), LOOKUP_CHUNK):
             paid = HouseholdMember.objects.filter(
                 in_payment=True, person__id_number_hash__in=chunk
             ).values_list(
@@ -555,7 +530,7 @@ class _RosterValidator:
     def check_existing(self, groups: dict[str, list[_RowState]]) -> set[str]:
         """The county's households with these numbers; one that is not paid cannot be revived."""
         known: set[str] = set()
-        for chunk in _chunks(sorted(groups)):
+        for chunk in chunks(sorted(groups), LOOKUP_CHUNK):
             for number, status in Household.objects.filter(
                 county=self.county, number__in=chunk
             ).values_list("number", "status"):
@@ -687,7 +662,7 @@ def _persons_upsert(members: list[RosterMember], *, now: Any) -> dict[str, int]:
     by_hash = {member.id_number_hash: member for member in members}
     hashes = sorted(by_hash)
     existing: dict[str, Person] = {}
-    for chunk in _chunks(hashes):
+    for chunk in chunks(hashes, LOOKUP_CHUNK):
         for person in Person.objects.filter(id_number_hash__in=chunk).only(
             "id", "id_number_hash", "name", "ethnicity"
         ):
@@ -826,7 +801,7 @@ def apply_roster(
     person_ids = _persons_upsert([m for h in payload for m in h.members], now=now)
     numbers = [parsed.number for parsed in payload]
     stored: dict[str, Household] = {}
-    for chunk in _chunks(numbers):
+    for chunk in chunks(numbers, LOOKUP_CHUNK):
         for household in Household.objects.select_for_update(no_key=True).filter(
             county=county, number__in=chunk
         ):
@@ -834,7 +809,7 @@ def apply_roster(
     stored_ids = [household.pk for household in stored.values()]
     members: dict[int, dict[int, HouseholdMember]] = defaultdict(dict)
     periods: dict[int, BenefitPeriod] = {}
-    for chunk in _chunks(stored_ids):
+    for chunk in chunks(stored_ids, LOOKUP_CHUNK):
         for member in HouseholdMember.objects.filter(household_id__in=chunk):
             members[member.household_id][member.person_id] = member
         for period in BenefitPeriod.objects.filter(household_id__in=chunk, end_month__isnull=True):

@@ -11,10 +11,9 @@ and for persons already in another county's registry (chunked per ``LOOKUP_CHUNK
 the number of queries does not grow with the number of rows.
 """
 
-import difflib
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -25,6 +24,12 @@ from django.utils import timezone
 
 from cases.choices import HEALTH_ALIASES, RELATION_ALIASES, LabourCapacity, Relation, SchoolStatus
 from lowbao.areas.models import Area, AreaLevel
+from lowbao.imports.area_names import (
+    area_name_key,
+    chunks,
+    suggest_names,
+    village_name_key,
+)
 from lowbao.imports.cells import (
     CellError,
     is_given,
@@ -50,7 +55,7 @@ from poverty.models import RegistryMember
 # county's whole registry (tens of thousands of persons) still takes a handful of queries.
 LOOKUP_CHUNK = 5000
 VALUE_DISPLAY_LENGTH = 60
-SUGGESTIONS = 3
+
 
 # --- columns -------------------------------------------------------------------------------
 
@@ -144,17 +149,6 @@ _TOTALS = ("合计", "总计", "小计")
 _CAUSE_SEPARATORS = re.compile(r"[、,，;；/\s]+")
 _YEAR_WITH_SUFFIX = re.compile(r"(\d{4})\s*年度?")
 _AREA_CODE = re.compile(r"\d{12}")
-# NBS names end in 村委会/嘎查委员会/社区居委会, ledgers often in 村/嘎查/社区; both sides of a
-# comparison go through the same mapping (first match wins).
-_VILLAGE_SUFFIXES = (
-    ("社区居民委员会", "社区"),
-    ("社区居委会", "社区"),
-    ("居民委员会", "社区"),
-    ("居委会", "社区"),
-    ("村民委员会", "村"),
-    ("村委会", "村"),
-    ("嘎查委员会", "嘎查"),
-)
 
 # --- enumerations ----------------------------------------------------------------------------
 
@@ -286,28 +280,6 @@ class _Row:
     has_error: bool = False
 
 
-def _area_name_key(name: str) -> str:
-    return normalise_header(name)
-
-
-def _village_name_key(name: str) -> str:
-    key = _area_name_key(name)
-    for suffix, replacement in _VILLAGE_SUFFIXES:
-        if key.endswith(suffix) and len(key) > len(suffix):
-            return key[: -len(suffix)] + replacement
-    return key
-
-
-def _suggest(name: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(set(candidates)), n=SUGGESTIONS, cutoff=0.4)
-    return f"，是否为：{'、'.join(close)}？" if close else ""
-
-
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), LOOKUP_CHUNK):
-        yield items[start : start + LOOKUP_CHUNK]
-
-
 class _Validator:
     def __init__(self, *, county: Area, today: date) -> None:
         self.county = county
@@ -365,10 +337,10 @@ class _Validator:
         )
         for area in areas:
             if area.level == AreaLevel.TOWNSHIP:
-                self.townships_by_name[_area_name_key(area.name)].append(area)
+                self.townships_by_name[area_name_key(area.name)].append(area)
         for area in areas:
             if area.level == AreaLevel.VILLAGE:
-                key = _village_name_key(area.name)
+                key = village_name_key(area.name)
                 self.villages_by_name[key].append(area)
                 self.villages_by_township[area.parent_id][key].append(area)
         self.pending_codes: list[tuple[_Row, str]] = []
@@ -412,9 +384,9 @@ class _Validator:
             row.area = area
 
     def _resolve_names(self, row: _Row, township: str, village: str) -> None:
-        village_key = _village_name_key(village)
+        village_key = village_name_key(village)
         if township:
-            townships = self.townships_by_name.get(_area_name_key(township), [])
+            townships = self.townships_by_name.get(area_name_key(township), [])
             if len(townships) > 1:
                 message = (
                     f"苏木乡镇“{township}”在{self.county.name}有{len(townships)}个同名，"
@@ -431,7 +403,7 @@ class _Validator:
             if not villages:
                 message = (
                     f"嘎查村“{village}”不在{townships[0].name}"
-                    f"{_suggest(village, (v.name for vs in by_name.values() for v in vs))}"
+                    f"{suggest_names(village, (v.name for vs in by_name.values() for v in vs))}"
                 )
                 self.error(row, VILLAGE, village, "area_unknown", message)
                 return
@@ -453,7 +425,7 @@ class _Validator:
         if self.pending_codes:
             codes = sorted({code for _row, code in self.pending_codes})
             found: dict[str, Area] = {}
-            for chunk in _chunks(codes):
+            for chunk in chunks(codes, LOOKUP_CHUNK):
                 for area in Area.objects.filter(code__in=chunk).select_related("parent"):
                     found[area.code] = area
             for row, code in self.pending_codes:
@@ -473,7 +445,7 @@ class _Validator:
                 - {""}
             )
             elsewhere: dict[str, list[Area]] = defaultdict(list)
-            for chunk in _chunks(names):
+            for chunk in chunks(names, LOOKUP_CHUNK):
                 queryset = (
                     Area.objects.filter(
                         level__in=[AreaLevel.TOWNSHIP, AreaLevel.VILLAGE], name__in=chunk
@@ -482,7 +454,7 @@ class _Validator:
                     .select_related("parent", "parent__parent")
                 )
                 for area in queryset:
-                    elsewhere[_area_name_key(area.name)].append(area)
+                    elsewhere[area_name_key(area.name)].append(area)
             for row, township, village in self.pending_names:
                 self._report_unresolved_names(row, township, village, elsewhere)
 
@@ -492,7 +464,7 @@ class _Validator:
         if township:
             outside = [
                 area
-                for area in elsewhere.get(_area_name_key(township), [])
+                for area in elsewhere.get(area_name_key(township), [])
                 if area.level == AreaLevel.TOWNSHIP
             ]
             if outside:
@@ -500,13 +472,15 @@ class _Validator:
                 message = f"苏木乡镇“{township}”属于{counties}，不在{self.county.name}"
                 self.error(row, TOWNSHIP, township, "area_out_of_scope", message)
                 return
-            suggestion = _suggest(township, (t[0].name for t in self.townships_by_name.values()))
+            suggestion = suggest_names(
+                township, (t[0].name for t in self.townships_by_name.values())
+            )
             message = f"苏木乡镇“{township}”在{self.county.name}不存在{suggestion}"
             self.error(row, TOWNSHIP, township, "area_unknown", message)
             return
         outside = [
             area
-            for area in elsewhere.get(_area_name_key(village), [])
+            for area in elsewhere.get(area_name_key(village), [])
             if area.level == AreaLevel.VILLAGE
         ]
         if outside:
@@ -522,7 +496,7 @@ class _Validator:
             message = f"嘎查村“{village}”属于{counties}，不在{self.county.name}"
             self.error(row, VILLAGE, village, "area_out_of_scope", message)
             return
-        suggestion = _suggest(village, (v[0].name for v in self.villages_by_name.values()))
+        suggestion = suggest_names(village, (v[0].name for v in self.villages_by_name.values()))
         message = f"嘎查村“{village}”在{self.county.name}不存在{suggestion}"
         self.error(row, VILLAGE, village, "area_unknown", message)
 
@@ -661,7 +635,7 @@ class _Validator:
         if not by_hash:
             return
         found: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for chunk in _chunks(sorted(by_hash)):
+        for chunk in chunks(sorted(by_hash), LOOKUP_CHUNK):
             queryset = (
                 RegistryMember.objects.filter(
                     person__id_number_hash__in=chunk, household__in_registry=True
