@@ -647,7 +647,13 @@ def temporary_new(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "cases/management/temporary_new.html",
-        {"form": form, "limit": TOWNSHIP_APPROVAL_LIMIT},
+        {
+            # The limit in force where the user works (policy data; the first village in scope).
+            "limit": township_approval_limit(Area.objects.get(code=villages[0][0]))
+            if villages
+            else TOWNSHIP_APPROVAL_LIMIT,
+            "form": form,
+        },
         status=400 if request.method == "POST" else 200,
     )
 

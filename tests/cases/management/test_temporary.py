@@ -195,3 +195,13 @@ def test_township_limit_is_policy_data(areas, policy_defaults):
     PolicySetting.objects.filter(area=areas.region).update(temporary_township_limit=Decimal("800"))
 
     assert township_approval_limit(areas.village) == Decimal("800.00")
+
+
+def test_the_new_form_states_the_limit_in_force(areas, case_users, login_client, policy_defaults):
+    from cases.models import PolicySetting
+
+    PolicySetting.objects.filter(area=areas.region).update(temporary_township_limit=Decimal("800"))
+
+    html = login_client(case_users.caseworker).get("/cases/temporary/new/").content.decode()
+
+    assert "苏木乡镇可审批 800.00 元以内的救助" in html
