@@ -1,1 +1,0 @@
-"""Models of the review app (built by its issue)."""
