@@ -67,6 +67,15 @@ class Perm:
     DISABILITY_PUSH = "disability.push"
     OFFICIAL_MANAGE = "official.manage"
     INSPECTION_VIEW = "inspection.view"
+    # ledger reconciliation (review app)
+    RECONCILE_VIEW = "reconcile.view"
+    RECONCILE_RUN = "reconcile.run"
+    RECONCILE_RESOLVE = "reconcile.resolve"
+    # full ID numbers and bank accounts on screen and in exports (quality.md S4: needs a
+    # permission, a reason, and is audited)
+    SENSITIVE_REVEAL = "sensitive.reveal"
+    # exports of lists (rosters, registry, payment sheets, review lists, reconciliation items)
+    EXPORT_RUN = "export.run"
 
 
 SYSTEM_ROLES = frozenset(
@@ -172,6 +181,22 @@ _GRANTS: dict[str, tuple[str, ...]] = {
         Role.LEAGUE_OFFICER,
         Role.REGION_OFFICER,
     ),
+    Perm.RECONCILE_VIEW: _CASE_READERS,
+    Perm.RECONCILE_RUN: (Role.COUNTY_CIVIL_AFFAIRS, Role.COUNTY_POVERTY_OFFICE),
+    Perm.RECONCILE_RESOLVE: (
+        Role.TOWNSHIP_CASEWORKER,
+        Role.TOWNSHIP_HEAD,
+        Role.COUNTY_CIVIL_AFFAIRS,
+        Role.COUNTY_POVERTY_OFFICE,
+    ),
+    Perm.SENSITIVE_REVEAL: (
+        Role.TOWNSHIP_CASEWORKER,
+        Role.TOWNSHIP_HEAD,
+        Role.COUNTY_CIVIL_AFFAIRS,
+        Role.COUNTY_POVERTY_OFFICE,
+        Role.DATA_ADMIN,
+    ),
+    Perm.EXPORT_RUN: (*_CASE_READERS, Role.DATA_ADMIN),
 }
 for _perm, _roles in _GRANTS.items():
     for _role in _roles:

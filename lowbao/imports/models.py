@@ -20,6 +20,7 @@ class ImportKind(models.TextChoices):
     DISABILITY = "disability", "残疾人信息"
     VERIFICATION = "verification", "家庭经济状况核对结果"
     STANDARDS = "standards", "保障标准"
+    AREAS = "areas", "苏木乡镇/嘎查村区划"
 
 
 class ImportStatus(models.TextChoices):
