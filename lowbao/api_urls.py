@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("lowbao.areas.api.urls")),
     path("", include("cases.api.urls")),
     path("", include("poverty.api.urls")),
+    path("", include("review.api.urls")),
 ]

@@ -61,6 +61,7 @@ LOCAL_APPS = [
     "lowbao.people",
     "lowbao.audit",
     "lowbao.imports",
+    "lowbao.exports",
     "cases",
     "poverty",
     "review",

@@ -1,0 +1,4 @@
+"""The admins' ledger upload pages."""
+
+app_name = "imports"
+urlpatterns: list = []

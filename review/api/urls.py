@@ -1,0 +1,3 @@
+"""``/api/v1/`` endpoints of the review app (reconciliation runs and items)."""
+
+urlpatterns: list = []
