@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 admin.site.site_header = "lowbao 系统管理"
 admin.site.site_title = "lowbao"
@@ -11,12 +11,14 @@ urlpatterns = [
     path("areas/", include("lowbao.areas.urls")),
     path("cases/", include("cases.urls")),
     path("poverty/", include("poverty.urls")),
+    path("review/campaign/", include("review.campaign_urls")),
+    path("review/dashboard/", include("review.dashboard_urls")),
     path("review/", include("review.urls")),
     path("imports/", include("lowbao.imports.urls")),
     path("exports/", include("lowbao.exports.urls")),
     path("api/v1/", include("lowbao.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,6 +1,9 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
+from lowbao.accounts.reauth import reauthenticate
+from lowbao.core.errors import DomainError
+
 
 class LoginForm(AuthenticationForm):
     error_messages = {
@@ -43,3 +46,77 @@ class PasswordChangeForm(forms.Form):
         if first and data.get("old_password") == first:
             self.add_error("new_password1", "新密码不能与原密码相同。")
         return data
+
+
+class TokenForm(forms.Form):
+    """One code: six digits from the authenticator app, or an eight-letter recovery code."""
+
+    token = forms.CharField(
+        label="动态口令",
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
+        ),
+    )
+
+
+class SecondFactorResetForm(forms.Form):
+    reason = forms.CharField(
+        label="重置原因", max_length=200, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ReauthenticationForm(forms.Form):
+    """Password + 动态口令 for a sign-off (step-up). Mix into the sign-off form::
+
+        class SignoffForm(ReauthenticationForm):
+            comment = forms.CharField(...)
+
+    then pass ``**form.reauth_credentials()`` to the service, which calls
+    ``lowbao.accounts.reauth.reauthenticate(user=actor, ...)`` in its transaction, and on a
+    ``DomainError`` call ``form.add_reauth_error(exc)`` (True when it was a re-authentication
+    refusal, now shown under its field). ``templates/accounts/_reauth_fields.html`` renders the
+    two fields.
+    """
+
+    reauth_password = forms.CharField(
+        label="登录密码",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    reauth_otp_token = forms.CharField(
+        label="动态口令",
+        required=False,
+        max_length=20,
+        help_text="已绑定身份验证器的，填写应用中的 6 位数字（或一个恢复码）。",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "spellcheck": "false"}),
+    )
+
+    _REAUTH_FIELDS = {
+        "reauth_password": "reauth_password",
+        "reauth_otp": "reauth_otp_token",
+        "reauth_otp_required": "reauth_otp_token",
+    }
+
+    def reauth_credentials(self) -> dict[str, str]:
+        """``password`` and ``otp_token`` as ``reauthenticate`` takes them."""
+        return {
+            "password": self.cleaned_data.get("reauth_password", ""),
+            "otp_token": self.cleaned_data.get("reauth_otp_token", ""),
+        }
+
+    def add_reauth_error(self, exc: Exception) -> bool:
+        field = self._REAUTH_FIELDS.get(str(getattr(exc, "code", "")))
+        if field is None:
+            return False
+        self.add_error(field, str(getattr(exc, "message", exc)))
+        return True
+
+    def check_reauthentication(self, user: object) -> bool:
+        """Run ``reauthenticate`` now (for views that confirm before calling a service)."""
+        try:
+            reauthenticate(user=user, **self.reauth_credentials())  # type: ignore[arg-type]
+        except DomainError as exc:
+            self.add_reauth_error(exc)
+            return False
+        return True

@@ -1,15 +1,18 @@
-"""Session lifetime and forced password changes (quality.md S3)."""
+"""Session lifetime, the second factor and forced password changes (quality.md S3)."""
 
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+
+from lowbao.accounts.second_factor import second_factor_required_at_login, session_is_verified
 
 _SESSION_STARTED = "lowbao_session_started"
 
@@ -34,6 +37,59 @@ class SessionLifetimeMiddleware:
                 logout(request)
                 return redirect(f"{reverse('accounts:login')}?expired=1")
         return self.get_response(request)
+
+
+class SecondFactorRequiredMiddleware:
+    """Until the session has passed the second factor, every page leads to the verify page
+    (or, for a user who must have a device and has none, to the enrolment page).
+
+    Runs after django-otp's ``OTPMiddleware`` (which installs ``user.is_verified()``) and before
+    the password-change redirect, so the second factor comes first. Exempt: static files, login,
+    logout and the second-factor pages themselves. ``/api/`` answers 403 JSON to such a session;
+    API token requests are not affected (DRF authenticates them after the middleware, so the
+    request has no session user here).
+    """
+
+    _STATIC_PREFIXES = ("/static/",)
+    _EXEMPT_URL_NAMES = (
+        "accounts:login",
+        "accounts:logout",
+        "accounts:second_factor_verify",
+        "accounts:second_factor_setup",
+    )
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if (
+            second_factor_required_at_login(user)
+            and not session_is_verified(user)
+            and not self._exempt(request.path)
+        ):
+            if request.path.startswith("/api/"):
+                return JsonResponse(
+                    {
+                        "code": "second_factor_required",
+                        "message": "请先在网页上完成两步验证（动态口令）",
+                        "fields": {},
+                    },
+                    status=403,
+                )
+            target = (
+                "accounts:second_factor_verify"
+                if user.second_factor_enrolled  # type: ignore[union-attr]
+                else "accounts:second_factor_setup"
+            )
+            query = urlencode({"next": request.get_full_path()}) if request.method == "GET" else ""
+            return redirect(f"{reverse(target)}?{query}" if query else reverse(target))
+        return self.get_response(request)
+
+    def _exempt(self, path: str) -> bool:
+        if path.startswith(self._STATIC_PREFIXES):
+            return True
+        return path in {reverse(name) for name in self._EXEMPT_URL_NAMES}
 
 
 def password_change_required(user: object) -> bool:

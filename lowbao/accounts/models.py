@@ -6,7 +6,12 @@ from django.db import models
 
 
 class User(AbstractUser):
-    """A person or another office's system. Data access comes only from role assignments."""
+    """A person or another office's system. Data access comes only from role assignments.
+
+    ``second_factor_enrolled`` mirrors "has a confirmed TOTP device" so that the middleware can
+    decide on every request, without a query, whether the session needs a second factor. Only
+    the services of ``lowbao.accounts.second_factor`` change it, together with the devices.
+    """
 
     display_name = models.CharField("姓名", max_length=50, blank=True)
     must_change_password = models.BooleanField(
@@ -17,6 +22,11 @@ class User(AbstractUser):
     password_changed_at = models.DateTimeField("密码修改时间", null=True, blank=True)
     is_service_account = models.BooleanField(
         "接口服务账号", default=False, help_text="其他部门系统使用的账号，只能用令牌访问接口。"
+    )
+    second_factor_enrolled = models.BooleanField(
+        "已绑定动态口令",
+        default=False,
+        help_text="绑定身份验证器后为真，安全管理员重置后清除；登录时据此要求输入动态口令。",
     )
 
     class Meta:

@@ -7,6 +7,8 @@ from datetime import timedelta
 from importlib.util import find_spec
 from pathlib import Path
 
+from csp.constants import NONE, SELF
+
 from lowbao.env import BASE_DIR, VAR_DIR, env, parse_key_list
 
 # GENERAL
@@ -53,6 +55,10 @@ THIRD_PARTY_APPS = [
     "axes",
     "import_export",
     "django_celery_beat",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
 ]
 LOCAL_APPS = [
     "lowbao.core",
@@ -115,17 +121,47 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
+# SECOND FACTOR (quality.md S3): TOTP (django-otp) with one-time recovery codes (otp_static).
+# Off only where a setting says so: local demo mode and the test settings.
+LOWBAO_OTP_ENFORCED = env.bool("LOWBAO_OTP_ENFORCED", default=True)
+# Role codes whose holders must pass a second factor at login (county officials and above, the
+# admins). Superusers and staff (the Django admin) always must.
+LOWBAO_OTP_REQUIRED_ROLES = frozenset(
+    {
+        "county_civil_affairs",
+        "county_poverty_office",
+        "county_leader",
+        "league_officer",
+        "region_officer",
+        "data_admin",
+        "security_admin",
+        "audit_admin",
+    }
+)
+# Every sign-off (lowbao.accounts.reauth) asks for the second factor while enforcement is on,
+# whatever the signer's role (quality.md S3 "TOTP for … sign-off").
+LOWBAO_OTP_REQUIRED_FOR_SIGNOFF = True
+# Wrong codes in a row before the verify step logs the user out, and for how long it stays shut.
+LOWBAO_OTP_FAILURE_LIMIT = 5
+LOWBAO_OTP_LOCKOUT_SECONDS = 15 * 60
+LOWBAO_OTP_RECOVERY_CODE_COUNT = 10
+OTP_TOTP_ISSUER = "lowbao 低保经办系统"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 # MIDDLEWARE
 # ------------------------------------------------------------------------------
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "lowbao.accounts.middleware.SessionLifetimeMiddleware",
+    "lowbao.accounts.middleware.SecondFactorRequiredMiddleware",
     "lowbao.accounts.middleware.PasswordChangeRequiredMiddleware",
     "lowbao.areas.middleware.ActiveAssignmentMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -133,6 +169,28 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# CONTENT SECURITY POLICY (quality.md S7, django-csp). Nothing inline: every script and style is a
+# static file (static/js, static/css), so the pages work under 'self' alone; the browser tests
+# run with this policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        # Bootstrap's stylesheet draws its form and close icons from data: SVG images.
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 ROOT_URLCONF = "lowbao.urls"
 WSGI_APPLICATION = "lowbao.wsgi.application"
@@ -179,6 +237,15 @@ FIELD_ENCRYPTION_KEYS = parse_key_list(env.str("LOWBAO_FIELD_KEYS", default=""))
 FIELD_ENCRYPTION_CURRENT_KEY_ID = env.str("LOWBAO_FIELD_KEY_ID", default="")
 BLIND_INDEX_KEY = env.str("LOWBAO_BLIND_INDEX_KEY", default="")
 
+# THROTTLES (quality.md S7): the DRF scoped throttles and the page decorator of
+# lowbao.core.throttling share these rates and the default cache (Redis in production). Login is
+# counted per client address (django-axes locks the username); the others per user.
+LOWBAO_THROTTLE_RATES = {
+    "login": env.str("LOWBAO_THROTTLE_LOGIN", default="10/min"),
+    "import": env.str("LOWBAO_THROTTLE_IMPORT", default="30/hour"),
+    "export": env.str("LOWBAO_THROTTLE_EXPORT", default="60/hour"),
+}
+
 # DJANGO REST FRAMEWORK
 # ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -192,7 +259,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "lowbao.core.api.exception_handler.api_exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_THROTTLE_RATES": {"login": "20/min", "import": "30/hour", "export": "60/hour"},
+    "DEFAULT_THROTTLE_RATES": LOWBAO_THROTTLE_RATES,
+    # Reverse proxies in front of the app (X-Forwarded-For); unset = use the socket address.
+    "NUM_PROXIES": env.int("LOWBAO_NUM_PROXIES", default=None),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "lowbao API",
@@ -203,6 +272,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # choice sets whose field names collide across apps get stable component names
+    "ENUM_NAME_OVERRIDES": {
+        "ReconciliationItemStateEnum": "review.models.reconciliation.ItemState",
+        "ReconciliationRunStatusEnum": "review.models.reconciliation.RunStatus",
+        "PaymentSheetStatusEnum": "cases.choices.PaymentSheetStatus",
+    },
 }
 
 # CELERY (unset broker → tasks run eagerly in-process; set → Redis)
@@ -222,6 +297,8 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=3 * 3600)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=3 * 3600 - 60)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
+# Ledger uploads up to this size are checked and applied in the request; bigger ones in Celery.
+LOWBAO_IMPORT_SYNC_MAX_BYTES = env.int("LOWBAO_IMPORT_SYNC_MAX_BYTES", default=256 * 1024)
 
 # CACHES
 # ------------------------------------------------------------------------------
@@ -247,3 +324,19 @@ LOGGING = {
 
 # DEMO MODE: demo accounts may exist only when this is on (quality.md S3).
 LOWBAO_DEMO_MODE = env.bool("LOWBAO_DEMO_MODE", default=False)
+
+# EXPORTS (lowbao.exports: list exports to .xlsx; quality.md P7, S4, S6)
+# ------------------------------------------------------------------------------
+# Exports of at most this many rows are written during the request; bigger ones run in Celery.
+LOWBAO_EXPORT_SYNC_MAX_ROWS = env.int("LOWBAO_EXPORT_SYNC_MAX_ROWS", default=5000)
+# Export files are deleted this many days after they were written (the job row stays, expired).
+LOWBAO_EXPORT_RETENTION_DAYS = env.int("LOWBAO_EXPORT_RETENTION_DAYS", default=7)
+# Modules that register exportable lists with ``lowbao.exports.registry.register_export``.
+LOWBAO_EXPORT_MODULES = ["cases.roster_export", "poverty.registry_export"]
+CELERY_BEAT_SCHEDULE = {
+    **globals().get("CELERY_BEAT_SCHEDULE", {}),
+    "exports-purge-expired-files": {
+        "task": "exports.export_files_purge",
+        "schedule": timedelta(hours=1),
+    },
+}

@@ -14,6 +14,8 @@ if not FIELD_ENCRYPTION_KEYS:
     FIELD_ENCRYPTION_CURRENT_KEY_ID = _secrets["field_key_id"]
 BLIND_INDEX_KEY = env.str("LOWBAO_BLIND_INDEX_KEY", default=_secrets["blind_index_key"])
 LOWBAO_DEMO_MODE = env.bool("LOWBAO_DEMO_MODE", default=True)
+# Demo mode keeps `make run` to a password login; a real local install asks for TOTP.
+LOWBAO_OTP_ENFORCED = env.bool("LOWBAO_OTP_ENFORCED", default=not LOWBAO_DEMO_MODE)
 # The dev server serves static files from the finders too (make run also collects them).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG

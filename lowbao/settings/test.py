@@ -20,6 +20,12 @@ FIELD_ENCRYPTION_KEYS = {
 FIELD_ENCRYPTION_CURRENT_KEY_ID = "test1"
 BLIND_INDEX_KEY = "dGVzdC1ibGluZC1pbmRleC1rZXktMzItYnl0ZXMtLS0="
 LOWBAO_DEMO_MODE = True
+# Most tests log in with force_login; the second-factor tests turn enforcement on themselves.
+LOWBAO_OTP_ENFORCED = False
+# The locmem cache lives as long as the test process: generous rates keep the throttles out of
+# the way of other tests; the throttle tests set their own rates.
+LOWBAO_THROTTLE_RATES = {"login": "10000/min", "import": "10000/min", "export": "10000/min"}
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": LOWBAO_THROTTLE_RATES}  # noqa: F405
 ALLOWED_HOSTS = ["*"]
 MEDIA_ROOT = VAR_DIR / "test-media"
 # whitenoise warns when STATIC_ROOT is missing; tests serve static files through the finders.

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 from django.utils import timezone
+from psycopg import sql
 
 from lowbao.audit.models import AuditEvent
 
@@ -70,7 +71,8 @@ def _counts(conninfo: str, tables: list[str]) -> dict[str, int]:
     counts = {}
     with psycopg.connect(conninfo, autocommit=True) as conn:
         for table in tables:
-            row = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()  # noqa: S608
+            query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
+            row = conn.execute(query).fetchone()
             counts[table] = int(row[0]) if row else 0
     return counts
 
