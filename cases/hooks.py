@@ -1,7 +1,7 @@
 """Extension points other domain apps register in their ``AppConfig.ready`` (so that ``cases``
 never imports them): checks before a county approval, and demo-data preparation."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 
 # Each gate gets the application being approved and the decision date and returns the problems
@@ -21,3 +21,7 @@ AFTER_REJECT: list[Callable[[object, object, date], None]] = []
 # Called with each person who joins a household (registration, member added), so that data
 # received before lowbao knew the person (disability records, verification reports) is linked.
 AFTER_PERSON_JOINED: list[Callable[[object], object]] = []
+
+# The bulk variant, for imports: called once per import with the ids of every person who joined
+# a household (``AFTER_PERSON_JOINED`` would be one call, and queries, per person).
+AFTER_PERSONS_JOINED: list[Callable[[Sequence[int]], object]] = []

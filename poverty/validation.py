@@ -432,6 +432,10 @@ class _Validator:
                 area = found.get(code)
                 if area is None:
                     self.error(row, VILLAGE_CODE, code, "area_unknown", f"嘎查村代码{code}不存在")
+                elif area.level != AreaLevel.VILLAGE:
+                    label = AreaLevel(area.level).label
+                    message = f"{code}是{label}“{area.name}”的代码，请填写嘎查村代码"
+                    self.error(row, VILLAGE_CODE, code, "area_unknown", message)
                 else:
                     message = f"{code}（{area.name}）不在{self.county.name}，不能导入本旗县的台账"
                     self.error(row, VILLAGE_CODE, code, "area_out_of_scope", message)

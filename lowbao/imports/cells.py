@@ -10,6 +10,8 @@ from decimal import Decimal, InvalidOperation
 # Empty cells, cells holding only spaces, "-", "/" and "无" mean "not given" in optional columns.
 _NOT_GIVEN = {"", "-", "/", "无", "—", "－"}
 _SPACES = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
+# The largest amount the money columns hold (12 digits, 2 of them decimals).
+MAX_AMOUNT = Decimal("9999999999.99")
 _THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
@@ -31,18 +33,47 @@ class CellError(Exception):
 
 
 def normalise_text(value: object) -> str:
-    """NFKC (full-width → ASCII), spaces collapsed and trimmed; numbers as plain text."""
+    """NFKC (full-width → ASCII), spaces collapsed and trimmed, NUL characters dropped; numbers
+    as plain text."""
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = unicodedata.normalize("NFKC", str(value))
-    return _SPACES.sub(" ", text).strip()
+    if type(value) is str:
+        known = _NORMALISED.get(value)
+        if known is not None:
+            return known
+        text = value
+    else:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        text = str(value)
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if text.isascii():
+        # ASCII is its own NFKC form, and str.split() splits on exactly what \s matches.
+        result = " ".join(text.split())
+    else:
+        result = _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+    if type(value) is str:
+        if len(_NORMALISED) >= NORMALISED_KEPT:
+            _NORMALISED.clear()
+        _NORMALISED[value] = result
+    return result
+
+
+# A cell is normalised several times on its way (given? which parser? the parser itself), and
+# enumerations, villages and amounts repeat on every row: the last texts seen are kept. Bounded:
+# emptied whenever full, so memory stays flat whatever the number of rows.
+NORMALISED_KEPT = 16_384
+_NORMALISED: dict[str, str] = {}
 
 
 def normalise_header(value: object) -> str:
     """Headers match after removing every space (full-width too) and line break."""
-    return _SPACES.sub("", unicodedata.normalize("NFKC", str(value or "")))
+    # NFKC again once the spaces are gone: a compatibility decomposition can leave a combining
+    # mark after a space (U+00A8 is " " + U+0308) that composes with the letter before it.
+    return unicodedata.normalize(
+        "NFKC", _SPACES.sub("", unicodedata.normalize("NFKC", str(value or "")))
+    )
 
 
 def is_given(value: object) -> bool:
@@ -80,6 +111,8 @@ def parse_money(value: object, *, label: str, required: bool = False) -> Decimal
         raise CellError("bad_number", f"{label}不是有效金额")
     if amount < 0:
         raise CellError("negative_amount", f"{label}不能为负数")
+    if amount > MAX_AMOUNT:
+        raise CellError("bad_number", f"{label}过大（最多 {MAX_AMOUNT:,} 元）")
     if amount != amount.quantize(Decimal("0.01")):
         raise CellError("bad_number", f"{label}最多保留两位小数")
     return amount.quantize(Decimal("0.01"))
@@ -102,6 +135,8 @@ def parse_int(
         number = Decimal(text)
     except InvalidOperation as exc:
         raise CellError("bad_number", f"{label}“{text}”不是有效数字") from exc
+    if not number.is_finite():
+        raise CellError("bad_number", f"{label}“{text}”不是有效数字")
     if number != number.to_integral_value():
         raise CellError("bad_number", f"{label}应为整数")
     result = int(number)

@@ -8,13 +8,14 @@ import pipeline: the one kernel module that knows the domain apps' validators an
 ``cases`` can import the types below without an import cycle.
 """
 
+import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import transaction
 from django.utils import timezone
@@ -33,6 +34,7 @@ from poverty.services.registry import registry_snapshot_apply
 from poverty.services.verification import verification_reports_apply
 
 VALUE_DISPLAY_LENGTH = 60
+SHORTEST_ID_NUMBER = 15  # first-generation numbers; 18 otherwise
 
 
 # --- types shared by every kind ---------------------------------------------------------------
@@ -111,6 +113,61 @@ Validate = Callable[[Sequence[Row], Area | None, ImportOptions], Validation]
 Apply = Callable[..., Counts]
 
 
+@dataclass(frozen=True, slots=True)
+class RowOutcome:
+    """What a streaming kind found for one data row: its staging (``ImportRow``) content.
+    ``raw`` is the row's masked cells as JSON text; ``errors``/``warnings`` are in column order."""
+
+    row: int
+    household: str
+    raw: str
+    match: str
+    errors: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+
+
+@dataclass
+class StreamSummary:
+    """The counts of a streamed validation (``Validation`` without the payload): ``units`` are
+    the households (or rows) that can be written, ``skipped`` those left out, ``skipped_keys`` the
+    first ``SKIPPED_KEYS_KEPT`` household numbers left out, in order."""
+
+    rows: int = 0
+    households: int = 0
+    persons: int = 0
+    units: int = 0
+    skipped: int = 0
+    error_count: int = 0
+    skipped_keys: list[str] = field(default_factory=list)
+
+
+SKIPPED_KEYS_KEPT = 500
+
+
+class StreamingRun(Protocol):
+    """One streamed validation of one file, for kinds whose memory must stay flat in the number
+    of rows (quality.md P3). The pipeline calls ``add`` for every data row, then iterates
+    ``outcomes()`` (in any row order; ``summary`` is complete once it is exhausted); ``apply``
+    writes the valid part inside the pipeline's transaction. The run keeps its staging in
+    temporary tables of the database connection: ``is_alive`` says whether they are still there
+    (same connection, not rolled back), ``close`` drops them."""
+
+    summary: StreamSummary
+
+    def add(self, row: Row, raw: str) -> None: ...
+
+    def outcomes(self) -> Iterator[RowOutcome]: ...
+
+    def apply(self, *, actor: Any, options: ImportOptions, source_name: str) -> Counts: ...
+
+    def is_alive(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+StartRun = Callable[[Area | None, ImportOptions], StreamingRun]
+
+
 @dataclass(frozen=True)
 class LedgerKind:
     code: str
@@ -123,6 +180,25 @@ class LedgerKind:
     id_columns: frozenset[str] = frozenset()
     account_columns: frozenset[str] = frozenset()
     household_ledger: bool = True
+    # Kinds that validate through staging tables (flat memory); others get every row in memory.
+    stream: StartRun | None = None
+
+    def raw(self, row: Row) -> str:
+        """The row's cells as staged in ``ImportRow.raw`` (JSON): what was typed, normalised,
+        ID numbers and bank accounts masked (first 6, last 4), empty cells left out; as
+        ``mask`` gives each (inlined: this runs for every cell of every row)."""
+        cells: dict[str, str] = {}
+        for column, value in row.values.items():
+            if value is None or value == "":
+                continue
+            if column in self.id_columns or column in self.account_columns:
+                cells[column] = self.mask(column, value)
+                continue
+            text = normalise_text(value)
+            if len(text) >= SHORTEST_ID_NUMBER:
+                text = mask_value_in_text(text)[:VALUE_DISPLAY_LENGTH]
+            cells[column] = text
+        return json.dumps(cells, ensure_ascii=False, separators=(",", ":"))
 
     def mask(self, column: str | None, value: object) -> str:
         """A cell value as it may be shown or stored: ID numbers and accounts first 6, last 4."""
@@ -132,7 +208,10 @@ class LedgerKind:
             return mask_id_number(normalise_text(value))
         if column in self.account_columns:
             return mask_bank_account(normalise_text(value))
-        return mask_value_in_text(normalise_text(value))[:VALUE_DISPLAY_LENGTH]
+        text = normalise_text(value)
+        if len(text) < SHORTEST_ID_NUMBER:
+            return text  # too short to hold an ID number
+        return mask_value_in_text(text)[:VALUE_DISPLAY_LENGTH]
 
 
 def problem(
@@ -150,8 +229,9 @@ def numeric_ids(rows: Iterable[Row], column: str) -> list[dict[str, Any]]:
         if column in row.numeric_cells:
             value = values.get(column)
             text = normalise_text(value)
-            if isinstance(value, str) and text.replace(".", "", 1).isdigit():
-                values[column] = float(text)
+            digits = text.upper().replace("E+", "", 1).replace(".", "", 1)
+            if isinstance(value, str) and digits.isdigit():
+                values[column] = float(text)  # also Excel's 1.50121E+17 written to a CSV
         result.append(values)
     return result
 
@@ -486,6 +566,7 @@ def kinds() -> dict[str, LedgerKind]:
             needs_county=False,
             household_ledger=False,
         ),
+        "areas": import_string("lowbao.imports.areas_kind.AREAS_KIND"),
     }
 
 

@@ -47,6 +47,16 @@ class JobStatus(models.TextChoices):
     FAILED = "failed", "失败"
 
 
+class QueuedJob(models.TextChoices):
+    """Background work requested for a batch and not finished yet (the upload page's big-file
+    path): set by a conditional update before the task is enqueued, so a second click finds it
+    taken, and cleared by the task when it ends."""
+
+    NONE = "", "无"
+    PARSE = "parse", "校验"
+    APPLY = "apply", "写入"
+
+
 class RowMatch(models.TextChoices):
     NEW = "new", "新增"
     MATCHED = "matched", "已匹配"
@@ -105,6 +115,16 @@ class ImportBatch(BaseModel):
         related_name="+",
         verbose_name="导入人",
     )
+    queued_job = models.CharField(
+        "排队中的任务", max_length=8, choices=QueuedJob.choices, default="", blank=True
+    )
+    queued_at = models.DateTimeField("排队时间", null=True, blank=True)
+    job_message = models.CharField(
+        "任务信息", max_length=500, blank=True, help_text="后台任务被拒绝或失败时的说明"
+    )
+    preview = models.JSONField(
+        "变更预览", default=dict, blank=True, help_text="试导入（回滚）得到的新增/更新/未变及样例"
+    )
 
     class Meta:
         verbose_name = "导入批次"
@@ -128,6 +148,9 @@ class ImportBatch(BaseModel):
             ),
             models.CheckConstraint(
                 condition=Q(kind__in=ImportKind.values), name="import_batch_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(queued_job__in=QueuedJob.values), name="import_batch_queued_job_valid"
             ),
         ]
         indexes = [models.Index(fields=["kind", "status"], name="import_batch_kind_status_idx")]

@@ -1,33 +1,42 @@
 """The ledger import pipeline (style B.6), shared by ``import_ledger`` and the upload page.
 
-``import_batch_create`` → ``import_batch_parse`` → ``import_batch_apply`` → ``import_batch_report``.
+``import_batch_create`` → ``import_batch_parse`` → ``import_batch_apply`` → ``import_batch_report``
+(``import_batch_trial``: the apply, rolled back).
 
 - **One batch per file.** A batch is keyed by (kind, county, sha256 of the content): the same
   file uploaded twice is the same batch. A parsed or rejected batch is parsed again on the next
   run (the data it is checked against may have changed); an applied batch is final and is never
   applied twice, so importing the same file twice leaves the state of importing it once.
 - **Staging.** Parsing streams the rows, validates them with the kind's validator and stores one
-  ``ImportRow`` per data row (masked values, every problem), in bulk. It never writes domain
-  tables.
+  ``ImportRow`` per data row (masked values, every problem), written with one ``COPY`` on
+  PostgreSQL. It never writes domain tables. Kinds with a ``stream`` (the dibao roster) keep
+  memory flat in the number of rows: their run stages the rows in temporary tables (encrypted,
+  no plain ID numbers) and checks households and duplicates set-based (quality.md P3, P4); the
+  others get all rows in memory. The batch keeps every count and its first ``KEPT_PROBLEMS``
+  problems; the report reads the rest from staging.
 - **Apply** claims the batch by a conditional update *inside* the transaction that writes the
   domain tables and the audit row, so a failure anywhere rolls everything back (quality.md R1),
   and a second worker finds nothing to claim. By default a file with any error writes nothing;
   with ``skip_invalid`` every household (person-level ledgers: row) with an error is left out
   whole, and the audit row records that choice and what was left out.
-- The validated data is handed from parse to apply in memory when both run in one process (the
-  command); otherwise apply reads the stored file again (staging never holds plain ID numbers).
+- The validated data is handed from parse to apply when both run in one process on one database
+  connection (the command; the run's temporary tables are still there); otherwise apply
+  validates the stored file again.
 """
 
 import hashlib
+import heapq
+import json
 import shutil
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from lowbao.areas.models import Area
@@ -35,21 +44,26 @@ from lowbao.audit.services import record
 from lowbao.core.errors import DomainError
 from lowbao.imports import readers
 from lowbao.imports.kinds import (
+    SKIPPED_KEYS_KEPT,
     Counts,
     ImportOptions,
     LedgerKind,
     Row,
+    RowOutcome,
+    StreamingRun,
+    StreamSummary,
     Validation,
     get_kind,
     problem,
 )
 from lowbao.imports.models import ImportBatch, ImportRow, ImportStatus, JobStatus, RowMatch
 from lowbao.imports.safety import UnreadableFile, check_file
+from lowbao.imports.staging import BulkWriter, drop_leftovers
 
 STORAGE_DIR = "imports"
-STAGING_BATCH = 2000
 PROGRESS_EVERY = 10_000
 KEPT_PROBLEMS = 200  # on the batch; the full list is in its rows
+REPORT_FETCH_ROWS = 5000
 REPARSABLE = (
     ImportStatus.UPLOADED,
     ImportStatus.PARSED,
@@ -160,6 +174,8 @@ def import_batch_create(
 
 # --- parse -----------------------------------------------------------------------------------
 
+TABLE_WARNING_CODES = frozenset({"unknown_column", "duplicate_column", "totals_row"})
+
 
 def _table_warnings(table: Any) -> list[dict[str, Any]]:
     found = [
@@ -176,33 +192,194 @@ def _table_warnings(table: Any) -> list[dict[str, Any]]:
     return found
 
 
-def _read(
-    batch: ImportBatch, spec: LedgerKind, options: ImportOptions
-) -> tuple[list[dict[str, Any]], list[Row]]:
-    """Stream the stored file's data rows (``UnreadableFile`` when it cannot be read)."""
-    path = Path(settings.MEDIA_ROOT) / batch.file
-    rows: list[Row] = []
-    with readers.open_table(
-        path,
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+class _Problems:
+    """Counts every problem and keeps the first ``KEPT_PROBLEMS`` of each kind in report order
+    (by row, then column), whatever order the rows come in: a bounded heap, not a list of all."""
+
+    def __init__(self, table_warnings: list[dict[str, Any]]) -> None:
+        self.table_warnings = table_warnings
+        self.table_errors: list[dict[str, Any]] = []  # problems of the whole file (row None)
+        self.error_count = 0
+        self.warning_count = len(table_warnings)
+        self._errors: list[tuple[int, int, int, dict[str, Any]]] = []
+        self._warnings: list[tuple[int, int, int, dict[str, Any]]] = []
+        self._seq = 0
+
+    def add(self, row: int, errors: list[dict[str, Any]], warnings: list[dict[str, Any]]) -> None:
+        self.error_count += len(errors)
+        self.warning_count += len(warnings)
+        for heap, items in ((self._errors, errors), (self._warnings, warnings)):
+            for index, item in enumerate(items):
+                self._seq += 1
+                entry = (-row, -index, -self._seq, item)
+                if len(heap) < KEPT_PROBLEMS:
+                    heapq.heappush(heap, entry)
+                elif entry > heap[0]:
+                    heapq.heapreplace(heap, entry)
+
+    @staticmethod
+    def _ordered(heap: list[tuple[int, int, int, dict[str, Any]]]) -> list[dict[str, Any]]:
+        return [entry[3] for entry in sorted(heap, reverse=True)]
+
+    def first_errors(self) -> list[dict[str, Any]]:
+        return self._ordered(self._errors)
+
+    def first_warnings(self) -> list[dict[str, Any]]:
+        return (self.table_warnings + self._ordered(self._warnings))[:KEPT_PROBLEMS]
+
+
+@dataclass
+class _Parsed:
+    """A validated file: its counts, its first problems and what apply needs (the in-memory
+    validation of a collecting kind, or the staging of a streaming kind's run)."""
+
+    summary: StreamSummary
+    problems: _Problems
+    validation: Validation | None = None
+    run: StreamingRun | None = None
+
+    @property
+    def is_valid(self) -> bool:
+        return self.problems.error_count == 0
+
+    def applicable(self, options: ImportOptions) -> bool:
+        return self.is_valid or (options.skip_invalid and self.summary.units > 0)
+
+    def counts(self, options: ImportOptions) -> dict[str, int]:
+        return {
+            "rows": self.summary.rows,
+            "households": self.summary.households,
+            "persons": self.summary.persons,
+            "created": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "skipped_households": self.summary.skipped if options.skip_invalid else 0,
+        }
+
+    def is_alive(self) -> bool:
+        return self.run is None or self.run.is_alive()
+
+    def apply(
+        self, *, actor: Any, spec: LedgerKind, batch: ImportBatch, options: ImportOptions
+    ) -> Counts:
+        if self.run is not None:
+            return self.run.apply(actor=actor, options=options, source_name=batch.original_name)
+        assert self.validation is not None  # noqa: S101 - one of the two is always set
+        return spec.apply(
+            actor=actor,
+            payload=self.validation.payload,
+            county=batch.county,
+            options=options,
+            source_name=batch.original_name,
+        )
+
+    def close(self) -> None:
+        if self.run is not None:
+            self.run.close()
+
+
+def _open(batch: ImportBatch, spec: LedgerKind, options: ImportOptions) -> readers.Table:
+    return readers.open_table(
+        Path(settings.MEDIA_ROOT) / batch.file,
         sheet=options.sheet,
         required_headers=spec.required_headers,
         aliases=spec.aliases,
-    ) as table:
+    )
+
+
+def _progress(batch: ImportBatch, count: int) -> None:
+    if count % PROGRESS_EVERY == 0:
+        ImportBatch.objects.filter(pk=batch.pk).update(rows_read=count)
+
+
+def _parse(
+    batch: ImportBatch, spec: LedgerKind, options: ImportOptions, *, staged: BulkWriter | None
+) -> _Parsed:
+    """Read and validate the stored file; with ``staged``, write one ``ImportRow`` per data row
+    through it. Raises ``UnreadableFile`` when the file cannot be read."""
+    if spec.stream is not None:
+        return _parse_streaming(batch, spec, options, staged=staged)
+    return _parse_collecting(batch, spec, options, staged=staged)
+
+
+def _parse_streaming(
+    batch: ImportBatch, spec: LedgerKind, options: ImportOptions, *, staged: BulkWriter | None
+) -> _Parsed:
+    """Memory flat in the rows: the kind's run stages each row as it is read and gives the
+    outcomes back household by household (quality.md P3)."""
+    assert spec.stream is not None  # noqa: S101 - checked by _parse
+    drop_leftovers()
+    run = spec.stream(batch.county, options)
+    try:
+        count = 0
+        with _open(batch, spec, options) as table:
+            for sheet_row in table.rows():
+                row = Row(sheet_row.number, sheet_row.values, sheet_row.numeric_cells)
+                run.add(row, spec.raw(row) if staged is not None else "{}")
+                count += 1
+                _progress(batch, count)
+            problems = _Problems(_table_warnings(table))
+        for outcome in run.outcomes():
+            problems.add(outcome.row, outcome.errors, outcome.warnings)
+            if staged is not None:
+                staged.add(_import_row(batch, outcome))
+        if staged is not None:
+            staged.flush()
+    except BaseException:
+        run.close()
+        raise
+    return _Parsed(summary=run.summary, problems=problems, run=run)
+
+
+def _import_row(batch: ImportBatch, outcome: RowOutcome) -> tuple[Any, ...]:
+    return (
+        batch.pk,
+        outcome.row,
+        outcome.household[:40],
+        outcome.raw,
+        outcome.match,
+        _json(outcome.errors) if outcome.errors else "[]",
+        _json(outcome.warnings) if outcome.warnings else "[]",
+    )
+
+
+def _parse_collecting(
+    batch: ImportBatch, spec: LedgerKind, options: ImportOptions, *, staged: BulkWriter | None
+) -> _Parsed:
+    """Every row in memory, validated by the kind at once (the person-level ledgers, the
+    registry snapshot and the small reference ledgers)."""
+    rows: list[Row] = []
+    with _open(batch, spec, options) as table:
         for sheet_row in table.rows():
             rows.append(Row(sheet_row.number, sheet_row.values, sheet_row.numeric_cells))
-            if len(rows) % PROGRESS_EVERY == 0:
-                ImportBatch.objects.filter(pk=batch.pk).update(rows_read=len(rows))
-        warnings = _table_warnings(table)
-    return warnings, rows
-
-
-def _validate(
-    batch: ImportBatch, spec: LedgerKind, options: ImportOptions
-) -> tuple[Validation, list[Row]]:
-    table_warnings, rows = _read(batch, spec, options)
+            _progress(batch, len(rows))
+        problems = _Problems(_table_warnings(table))
     validation = spec.validate(rows, batch.county, options)
-    validation.warnings = table_warnings + validation.warnings
-    return validation, rows
+    problems.table_warnings += [w for w in validation.warnings if w["row"] is None]
+    problems.warning_count += sum(1 for w in validation.warnings if w["row"] is None)
+    for outcome in _outcomes(spec, rows, validation):
+        problems.add(outcome.row, outcome.errors, outcome.warnings)
+        if staged is not None:
+            staged.add(_import_row(batch, outcome))
+    if staged is not None:
+        staged.flush()
+    problems.error_count += sum(1 for e in validation.errors if e["row"] is None)
+    problems.table_errors = [e for e in validation.errors if e["row"] is None]
+    invalid_keys = {validation.row_keys.get(p["row"], "") for p in validation.errors} - {""}
+    summary = StreamSummary(
+        rows=validation.rows,
+        households=validation.households,
+        persons=validation.persons,
+        units=validation.units,
+        skipped=validation.skipped,
+        error_count=len(validation.errors),
+        skipped_keys=sorted(invalid_keys)[:SKIPPED_KEYS_KEPT],
+    )
+    return _Parsed(summary=summary, problems=problems, validation=validation)
 
 
 def _by_row(problems: list[dict[str, Any]]) -> dict[int | None, list[dict[str, Any]]]:
@@ -212,9 +389,7 @@ def _by_row(problems: list[dict[str, Any]]) -> dict[int | None, list[dict[str, A
     return grouped
 
 
-def _staged_rows(
-    batch: ImportBatch, spec: LedgerKind, rows: list[Row], validation: Validation
-) -> Iterator[ImportRow]:
+def _outcomes(spec: LedgerKind, rows: list[Row], validation: Validation) -> Iterator[RowOutcome]:
     errors = _by_row(validation.errors)
     warnings = _by_row(validation.warnings)
     invalid_keys = {
@@ -228,56 +403,22 @@ def _staged_rows(
             match = RowMatch.MATCHED
         else:
             match = RowMatch.NEW
-        yield ImportRow(
-            batch=batch,
-            row_number=row.number,
-            household=key[:40],
-            raw={
-                column: spec.mask(column, value)
-                for column, value in row.values.items()
-                if value is not None and value != ""
-            },
-            match=match,
-            errors=errors.get(row.number, []),
-            warnings=warnings.get(row.number, []),
+        yield RowOutcome(
+            row.number,
+            key,
+            spec.raw(row),
+            match,
+            errors.get(row.number, []),
+            warnings.get(row.number, []),
         )
-
-
-def _stage(
-    batch: ImportBatch, spec: LedgerKind, rows: list[Row], validation: Validation, *, fresh: bool
-) -> None:
-    if not fresh:  # a batch parsed before: its rows are replaced
-        ImportRow.objects.filter(batch=batch).delete()
-    chunk: list[ImportRow] = []
-    for staged in _staged_rows(batch, spec, rows, validation):
-        chunk.append(staged)
-        if len(chunk) >= STAGING_BATCH:
-            ImportRow.objects.bulk_create(chunk, batch_size=STAGING_BATCH)
-            chunk = []
-    ImportRow.objects.bulk_create(chunk, batch_size=STAGING_BATCH)
-
-
-def _counts(validation: Validation, options: ImportOptions) -> dict[str, int]:
-    return {
-        "rows": validation.rows,
-        "households": validation.households,
-        "persons": validation.persons,
-        "created": 0,
-        "updated": 0,
-        "unchanged": 0,
-        "skipped_households": validation.skipped if options.skip_invalid else 0,
-    }
-
-
-def _applicable(validation: Validation, options: ImportOptions) -> bool:
-    return validation.is_valid or (options.skip_invalid and validation.units > 0)
 
 
 def import_batch_parse(*, batch: ImportBatch) -> ImportBatch:
     """Read, validate and stage the batch's file: PARSED, or REJECTED with every problem.
 
     A duplicate delivery (the batch is being parsed or applied, or was applied) returns the
-    batch as it is.
+    batch as it is. A parsed batch keeps its validated staging on this database connection, so
+    that applying it in the same process does not read the file again.
     """
     now = timezone.now()
     claim = {
@@ -299,30 +440,41 @@ def import_batch_parse(*, batch: ImportBatch) -> ImportBatch:
         return batch
     spec = _kind(batch.kind)
     options = ImportOptions.from_json(batch.options)
+    staged = BulkWriter(
+        ImportRow._meta.db_table,
+        ["batch_id", "row_number", "household", "raw", "match", "errors", "warnings"],
+    )
     try:
-        validation, rows = _validate(batch, spec, options)
+        if not fresh:  # a batch parsed before: its rows are replaced
+            ImportRow.objects.filter(batch=batch).delete()
+        parsed = _parse(batch, spec, options, staged=staged)
     except UnreadableFile as exc:
         _finish(batch, ImportStatus.REJECTED, error_code=exc.code)
         batch.errors = [problem(None, None, "", exc.code, exc.message)]
         batch.error_count, batch.warnings, batch.warning_count, batch.counts = 1, [], 0, {}
+        batch.rows_read = 0
         batch.save()
         return batch
     except Exception:
         _finish(batch, ImportStatus.FAILED, job_status=JobStatus.FAILED)
         batch.save()
         raise
-    _stage(batch, spec, rows, validation, fresh=fresh)
-    batch.counts = _counts(validation, options)
-    batch.errors = validation.errors[:KEPT_PROBLEMS]
-    batch.warnings = validation.warnings[:KEPT_PROBLEMS]
-    batch.error_count = len(validation.errors)
-    batch.warning_count = len(validation.warnings)
-    batch.rows_read = validation.rows
-    status = ImportStatus.PARSED if _applicable(validation, options) else ImportStatus.REJECTED
-    _finish(batch, status, error_code="")
+    finally:
+        staged.close()
+    problems = parsed.problems
+    batch.counts = parsed.counts(options)
+    batch.errors = (problems.table_errors + problems.first_errors())[:KEPT_PROBLEMS]
+    batch.warnings = problems.first_warnings()
+    batch.error_count = problems.error_count
+    batch.warning_count = problems.warning_count
+    batch.rows_read = parsed.summary.rows
+    applicable = parsed.applicable(options)
+    _finish(batch, ImportStatus.PARSED if applicable else ImportStatus.REJECTED, error_code="")
     batch.save()
-    batch.validation = validation  # type: ignore[attr-defined]  # handed to apply in-process
-    batch.all_problems = (validation.errors, validation.warnings)  # type: ignore[attr-defined]
+    if applicable:
+        batch._parsed = parsed  # type: ignore[attr-defined]  # handed to apply in-process
+    else:
+        parsed.close()
     return batch
 
 
@@ -343,31 +495,30 @@ def _finish(
 # --- apply -----------------------------------------------------------------------------------
 
 
-def _validation_for_apply(
-    batch: ImportBatch, spec: LedgerKind, options: ImportOptions
-) -> Validation:
-    cached = getattr(batch, "validation", None)
-    if cached is not None:
-        return cached
-    validation, _rows = _validate(batch, spec, options)
-    return validation
+def _parsed_for_apply(batch: ImportBatch, spec: LedgerKind, options: ImportOptions) -> _Parsed:
+    """The validation handed over by the parse in this process, if its staging is still there;
+    else the stored file validated again (against today's data)."""
+    parsed: _Parsed | None = getattr(batch, "_parsed", None)
+    if parsed is not None and parsed.is_alive():
+        return parsed
+    parsed = _parse(batch, spec, options, staged=None)
+    batch._parsed = parsed  # type: ignore[attr-defined]
+    return parsed
 
 
 def import_batch_trial(*, actor: Any, batch: ImportBatch) -> Counts:
     """What applying would create, update and leave unchanged, computed by applying inside a
     transaction that is rolled back (``--dry-run``): nothing is written."""
+    if batch.status != ImportStatus.PARSED:
+        return Counts()
     spec = _kind(batch.kind)
     options = ImportOptions.from_json(batch.options)
-    validation = _validation_for_apply(batch, spec, options)
-    if batch.status != ImportStatus.PARSED or not _applicable(validation, options):
+    parsed = _parsed_for_apply(batch, spec, options)
+    if not parsed.applicable(options):
         return Counts()
     with transaction.atomic():
-        counts = spec.apply(
-            actor=actor,
-            payload=validation.payload,
-            county=batch.county,
-            options=replace(options, dry_run=True),
-            source_name=batch.original_name,
+        counts = parsed.apply(
+            actor=actor, spec=spec, batch=batch, options=replace(options, dry_run=True)
         )
         transaction.set_rollback(True)
     return counts
@@ -400,25 +551,19 @@ def import_batch_apply(*, actor: Any, batch: ImportBatch) -> ImportBatch:
                     message=f"该批次当前状态为“{batch.get_status_display()}”，不能导入",
                     status=409,
                 )
-            validation = _validation_for_apply(batch, spec, options)
-            if not _applicable(validation, options):
+            parsed = _parsed_for_apply(batch, spec, options)
+            if not parsed.applicable(options):
                 raise DomainError(
                     code=ImportErrorCode.HAS_ERRORS,
-                    message=f"文件有 {len(validation.errors)} 处错误，未写入任何数据",
+                    message=f"文件有 {parsed.problems.error_count} 处错误，未写入任何数据",
                 )
-            counts = spec.apply(
-                actor=actor,
-                payload=validation.payload,
-                county=batch.county,
-                options=options,
-                source_name=batch.original_name,
-            )
+            counts = parsed.apply(actor=actor, spec=spec, batch=batch, options=options)
             now = timezone.now()
             ImportRow.objects.filter(batch=batch).exclude(match=RowMatch.INVALID).update(
                 applied_at=now
             )
             batch.counts = {
-                **_counts(validation, options),
+                **parsed.counts(options),
                 "created": counts.created,
                 "updated": counts.updated,
                 "unchanged": counts.unchanged,
@@ -427,9 +572,6 @@ def import_batch_apply(*, actor: Any, batch: ImportBatch) -> ImportBatch:
             batch.applied_by = actor if getattr(actor, "pk", None) else None
             _finish(batch, ImportStatus.APPLIED)
             batch.save()
-            skipped_keys = sorted(
-                {validation.row_keys.get(p["row"], "") for p in validation.errors} - {""}
-            )
             record(
                 actor=actor,
                 action="import.apply",
@@ -441,11 +583,13 @@ def import_batch_apply(*, actor: Any, batch: ImportBatch) -> ImportBatch:
                     "sha256": batch.sha256,
                     **batch.counts,
                     "skip_invalid": options.skip_invalid,
-                    "errors": len(validation.errors),
-                    "skipped": skipped_keys[:500] if options.skip_invalid else [],
+                    "errors": parsed.problems.error_count,
+                    "skipped": parsed.summary.skipped_keys if options.skip_invalid else [],
                 },
                 actor_label="" if getattr(actor, "pk", None) else "system:import_ledger",
             )
+            parsed.close()
+            batch._parsed = None  # type: ignore[attr-defined]
     except Exception:
         if claimed:
             ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.PARSED).update(
@@ -460,16 +604,22 @@ def import_batch_apply(*, actor: Any, batch: ImportBatch) -> ImportBatch:
 
 
 def _problems(batch: ImportBatch) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    cached = getattr(batch, "all_problems", None)
-    if cached is not None:
-        return cached
+    """Every problem of the batch, in report order: those of the whole file (kept on the batch),
+    then each row's from staging, by row number (streamed, only the rows that have any)."""
     errors = [p for p in batch.errors if p.get("row") is None]
-    warnings = [p for p in batch.warnings if p.get("row") is None]
-    for row_errors, row_warnings in ImportRow.objects.filter(batch=batch).values_list(
-        "errors", "warnings"
-    ):
-        errors.extend(row_errors)
-        warnings.extend(row_warnings)
+    warnings = [
+        p for p in batch.warnings if p.get("row") is None or p.get("code") in TABLE_WARNING_CODES
+    ]
+    if batch.error_count > len(errors) or batch.warning_count > len(warnings):
+        rows = (
+            ImportRow.objects.filter(batch=batch)
+            .filter(Q(match=RowMatch.INVALID) | ~Q(warnings=[]))
+            .order_by("row_number")
+            .values_list("errors", "warnings")
+        )
+        for row_errors, row_warnings in rows.iterator(chunk_size=REPORT_FETCH_ROWS):
+            errors.extend(row_errors)
+            warnings.extend(row_warnings)
     return errors, warnings
 
 

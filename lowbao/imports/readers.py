@@ -28,6 +28,8 @@ Every failure to read is ``UnreadableFile(code, message)`` (``import_ledger`` ex
 import codecs
 import contextlib
 import csv
+import datetime
+import functools
 import io
 import os
 import re
@@ -39,32 +41,36 @@ from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.parsers import expat
 
 import xlrd
-from defusedxml import ElementTree as SafeElementTree
-from lxml import etree
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles.stylesheet import apply_stylesheet
 from openpyxl.utils.cell import range_boundaries
-from openpyxl.worksheet._reader import WorkSheetParser
+from openpyxl.utils.datetime import from_excel, from_ISO8601
 from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
 
 from lowbao.imports.cells import normalise_header, normalise_text
 from lowbao.imports.safety import MESSAGES, FileKind, UnreadableFile, check_file
 
 HEADER_SEARCH_ROWS = 30
+RECENT_STRINGS = 4096
 MAX_MERGED_RANGES = 2_000_000
 CHUNK_BYTES = 64 * 1024
 _TOTALS = re.compile(r"^\D{0,6}?(?:合计|总计|小计)")
 # An Excel "number" written to CSV as Excel displays it: 1.50121E+17.
 _SCIENTIFIC = re.compile(r"^\s*\d(?:\.\d+)?[eE]\+\d+\s*$")
 _NUMBER_TYPES = (int, float)
-_ROW = f"{{{SHEET_MAIN_NS}}}row"
-_SHEET_DATA = f"{{{SHEET_MAIN_NS}}}sheetData"
-_MERGE_CELL = f"{{{SHEET_MAIN_NS}}}mergeCell"
-_SI = f"{{{SHEET_MAIN_NS}}}si"
-_T = f"{{{SHEET_MAIN_NS}}}t"
-_RUN = f"{{{SHEET_MAIN_NS}}}r"
+# Element names as expat reports them with namespace_separator=" ".
+_C_NAME = f"{SHEET_MAIN_NS} c"
+_V_NAME = f"{SHEET_MAIN_NS} v"
+_T_NAME = f"{SHEET_MAIN_NS} t"
+_IS_NAME = f"{SHEET_MAIN_NS} is"
+_SI_NAME = f"{SHEET_MAIN_NS} si"
+_RPH_NAME = f"{SHEET_MAIN_NS} rPh"
+_ROW_NAME = f"{SHEET_MAIN_NS} row"
+_SHEET_DATA_NAME = f"{SHEET_MAIN_NS} sheetData"
+_MERGE_CELL_NAME = f"{SHEET_MAIN_NS} mergeCell"
 _MERGE_NEEDLES = (b"mergeCell", "mergeCell".encode("utf-16-le"))
 
 # (row number, cell values in column order from column A, indexes of cells stored as numbers)
@@ -395,12 +401,11 @@ def _pick_sheet(names: Sequence[str], sheet: str | None) -> int:
 
 
 class _XlsxSource(_Source):
-    """openpyxl reads the workbook part, the styles (which number formats are dates), the 1900/1904
-    epoch and the cell semantics (``WorkSheetParser.parse_row``: shared and inline strings,
-    booleans, errors, dates, cached formula values since ``data_only`` is on). The worksheet XML
-    itself is streamed here with lxml's iterparse, each ``<row>`` removed from the tree once read:
-    openpyxl's own read-only loop clears rows but leaves them attached (about 80 bytes a row kept
-    until the end), and it scans a whole sheet at load time when ``<dimension>`` is missing."""
+    """openpyxl reads the workbook part, the styles (which number formats are dates) and the
+    1900/1904 epoch. The worksheet XML itself is streamed here through expat (``_SheetRows``),
+    with openpyxl's cell semantics: openpyxl's own read-only loop keeps about 80 bytes a row
+    until the end, scans a whole sheet at load time when ``<dimension>`` is missing, and spends
+    most of an import's time building objects per cell."""
 
     def __init__(self, path: Path, sheet: str | None) -> None:
         self._strings = SpilledStrings()
@@ -412,6 +417,9 @@ class _XlsxSource(_Source):
                 warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions
                 self._reader = _WorkbookReader(self._strings, self._file)
                 self._reader.load()
+        except UnreadableFile:
+            self.close()
+            raise
         except Exception as exc:  # openpyxl raises many kinds on a damaged package
             self.close()
             raise UnreadableFile("bad_zip", MESSAGES["bad_zip"]) from exc
@@ -425,63 +433,40 @@ class _XlsxSource(_Source):
 
     def raw_rows(self) -> Iterator[RawRow]:
         workbook = self._reader.wb
-        parser = WorkSheetParser(
-            None,
+        sheet = _SheetRows(
             self._strings,
-            data_only=True,
             epoch=workbook.epoch,
-            date_formats=workbook._date_formats,  # set by openpyxl's apply_stylesheet
-            timedelta_formats=workbook._timedelta_formats,
+            date_styles=workbook._date_formats,  # set by openpyxl's apply_stylesheet
+            timedelta_styles=workbook._timedelta_formats,
         )
         try:
             with self._reader.archive.open(self._part) as stream:
-                for _event, element in _iterparse(stream, (_ROW, _SHEET_DATA)):
-                    if element.tag == _SHEET_DATA:
-                        break  # the rest (merges, print setup) would only build up a tree
-                    # A date serial out of range reads as "#VALUE!" (openpyxl warns once).
-                    number, cells = parser.parse_row(element)
-                    _release(element)
-                    if parser.row_dimensions:
-                        parser.row_dimensions.clear()  # row heights, kept per row otherwise
-                    values: list[object] = []
-                    numeric: list[int] = []
-                    for cell in cells:
-                        value = cell["value"]
-                        if value is None or value == "":
-                            continue
-                        index = cell["column"] - 1
-                        if index >= len(values):
-                            values.extend([None] * (index + 1 - len(values)))
-                        values[index] = value
-                        if cell["data_type"] == "n" and type(value) in _NUMBER_TYPES:
-                            numeric.append(index)
-                    yield number, values, numeric
+                yield from sheet.read(stream)
         except (
             zipfile.BadZipFile,
             zlib.error,
             EOFError,
             KeyError,
-            etree.LxmlError,
+            expat.ExpatError,
             IndexError,  # a shared-string index past the table
             ValueError,  # a bad cell or row reference
+            TypeError,
         ) as exc:
             raise UnreadableFile("bad_zip", MESSAGES["bad_zip"]) from exc
 
     def merged_ranges(self, keep: MergeFilter) -> MergedRanges:
         """``<mergeCells>`` comes after ``<sheetData>``, so the worksheet part is streamed once
         more before the rows: first as bytes (most sheets have no merge at all and skip the XML
-        pass), then with lxml's iterparse, each row removed as it ends."""
+        pass), then through expat with a handler for ``<mergeCell>`` only."""
         merges = MergedRanges(keep)
         archive = self._reader.archive
         try:
             if not _part_mentions(archive, self._part, _MERGE_NEEDLES):
                 return merges
             with archive.open(self._part) as stream:
-                for _event, element in _iterparse(stream, (_ROW, _MERGE_CELL)):
-                    if element.tag == _MERGE_CELL:
-                        _add_merge(merges, element.get("ref") or "")
-                    _release(element)
-        except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, etree.LxmlError) as exc:
+                for reference in _merge_references(stream):
+                    _add_merge(merges, reference)
+        except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, expat.ExpatError) as exc:
             raise UnreadableFile("bad_zip", MESSAGES["bad_zip"]) from exc
         merges.sort()
         return merges
@@ -494,29 +479,189 @@ class _XlsxSource(_Source):
         self._file.close()
 
 
-def _iterparse(stream: io.BufferedIOBase, tags: str | tuple[str, ...]) -> etree.iterparse:
-    """DTDs and entities were refused by ``check_file``; this parser would resolve none anyway,
-    loads nothing from the network and keeps libxml2's size limits (``huge_tree`` off)."""
-    return etree.iterparse(
-        stream,
-        events=("end",),
-        tag=tags,
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=False,
-        load_dtd=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+def _expat_parser() -> "expat.XMLParserType":
+    """An expat parser with namespaces (``"uri local"`` names). ``check_file`` refused DOCTYPE
+    and ENTITY declarations already; this parser refuses them again and reads no external
+    entity (expat never does unless asked)."""
+
+    def refuse(*_args: object) -> None:
+        raise UnreadableFile("xml_entity", MESSAGES["xml_entity"])
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.buffer_text = True
+    parser.buffer_size = CHUNK_BYTES
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    return parser
 
 
-def _release(element: etree._Element) -> None:
-    """Free an element that has been read, and the siblings before it, so the tree stays small."""
-    element.clear(keep_tail=False)
-    parent = element.getparent()
-    if parent is not None:
-        while element.getprevious() is not None:
-            del parent[0]
+class _SheetRows:
+    """The rows of a worksheet part, streamed through expat: no element tree at all, so memory
+    stays flat and a cell costs a few handler calls.
+
+    Cells read as openpyxl's ``WorkSheetParser.parse_cell`` reads them with ``data_only``:
+    shared and inline strings (plain text plus rich-text runs, phonetic runs left out), numbers
+    as int or float, booleans, error texts, dates from date-formatted numbers and ISO cells,
+    cached formula values (formulas are never evaluated); a cell without a reference is in the
+    column after the previous one, a row without a number is the row after the previous one.
+    Reading stops at the end of ``<sheetData>``."""
+
+    def __init__(
+        self,
+        strings: Sequence[str],
+        *,
+        epoch: datetime.datetime,
+        date_styles: set[int],
+        timedelta_styles: set[int],
+    ) -> None:
+        self._strings = strings
+        self._epoch = epoch
+        self._date_styles = {str(style) for style in date_styles}
+        self._timedelta_styles = {str(style) for style in timedelta_styles}
+        self._ready: list[RawRow] = []
+        self._done = False
+        self._row_number = 0
+        self._values: list[object] = []
+        self._numeric: list[int] = []
+        self._column = 0
+        self._cell: tuple[str | None, str, str | None] = (None, "n", None)
+        self._text: list[str] = []
+        self._inline: list[str] | None = None
+        self._collect: list[str] | None = None
+        self._phonetic = False
+
+    def read(self, stream: io.BufferedIOBase) -> Iterator[RawRow]:
+        parser = _expat_parser()
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        parser.CharacterDataHandler = self._characters
+        while not self._done:
+            chunk = stream.read(CHUNK_BYTES)
+            parser.Parse(chunk, not chunk)
+            if self._ready:
+                yield from self._ready
+                self._ready.clear()
+            if not chunk:
+                break
+
+    def _start(self, name: str, attributes: dict[str, str]) -> None:
+        if name == _C_NAME:
+            self._cell = (attributes.get("r"), attributes.get("t", "n"), attributes.get("s"))
+            self._text.clear()
+            self._inline = None
+        elif name == _V_NAME:
+            self._collect = self._text
+        elif name == _T_NAME:
+            if self._inline is not None and not self._phonetic:
+                self._collect = self._inline
+        elif name == _IS_NAME:
+            self._inline = []
+        elif name == _RPH_NAME:
+            self._phonetic = True
+        elif name == _ROW_NAME:
+            number = attributes.get("r")
+            if number is None:
+                self._row_number += 1
+            else:
+                try:
+                    self._row_number = int(number)
+                except ValueError:
+                    as_float = float(number)
+                    if not as_float.is_integer():
+                        raise ValueError(f"{number} is not a valid row number") from None
+                    self._row_number = int(as_float)
+            self._values, self._numeric, self._column = [], [], 0
+
+    def _end(self, name: str) -> None:
+        if name == _C_NAME:
+            reference, kind, style = self._cell
+            self._column = _column_index(reference) if reference else self._column + 1
+            value, is_number = self._value(kind, style)
+            if value is None or value == "":
+                return
+            index = self._column - 1
+            values = self._values
+            if index >= len(values):
+                values.extend([None] * (index + 1 - len(values)))
+            values[index] = value
+            if is_number:
+                self._numeric.append(index)
+        elif name in (_V_NAME, _T_NAME):
+            self._collect = None
+        elif name == _ROW_NAME:
+            self._ready.append((self._row_number, self._values, self._numeric))
+        elif name == _RPH_NAME:
+            self._phonetic = False
+        elif name == _SHEET_DATA_NAME:
+            self._done = True  # the rest (merges, print setup) is not rows
+
+    def _characters(self, data: str) -> None:
+        if self._collect is not None:
+            self._collect.append(data)
+
+    def _value(self, kind: str, style: str | None) -> tuple[object, bool]:
+        """(value, stored as a plain number)."""
+        if kind == "inlineStr":
+            return (None if self._inline is None else "".join(self._inline)), False
+        text = "".join(self._text) or None
+        if text is None:
+            return None, False
+        if kind == "n":
+            number: int | float = (
+                float(text) if "." in text or "E" in text or "e" in text else int(text)
+            )
+            if style is not None and style in self._date_styles:
+                try:
+                    return (
+                        from_excel(number, self._epoch, timedelta=style in self._timedelta_styles),
+                        False,
+                    )
+                except (OverflowError, ValueError):
+                    return "#VALUE!", False  # a date serial out of range, as openpyxl reads it
+            return number, True
+        if kind == "s":
+            return self._strings[int(text)], False
+        if kind == "b":
+            return bool(int(text)), False
+        if kind == "d":
+            return from_ISO8601(text), False
+        return text, False  # "str" (a formula's text result), "e" (an error such as #N/A)
+
+
+def _merge_references(stream: io.BufferedIOBase) -> Iterator[str]:
+    """The ``ref`` of every ``<mergeCell>`` of a worksheet part."""
+    found: list[str] = []
+
+    def start(name: str, attributes: dict[str, str]) -> None:
+        if name == _MERGE_CELL_NAME:
+            found.append(attributes.get("ref") or "")
+
+    parser = _expat_parser()
+    parser.StartElementHandler = start
+    while True:
+        chunk = stream.read(CHUNK_BYTES * 4)
+        parser.Parse(chunk, not chunk)
+        yield from found
+        found.clear()
+        if not chunk:
+            return
+
+
+@functools.lru_cache(maxsize=4096)
+def _column_index(reference: str) -> int:
+    """1-based column of a cell reference such as ``AB12`` (``$`` signs allowed)."""
+    index = 0
+    for char in reference:
+        if "A" <= char <= "Z":
+            index = index * 26 + ord(char) - 64
+        elif "a" <= char <= "z":
+            index = index * 26 + ord(char) - 96
+        elif char != "$":
+            break
+    if index == 0:
+        raise ValueError(f"{reference} is not a cell reference")
+    return index
 
 
 def _add_merge(merges: MergedRanges, reference: str) -> None:
@@ -532,11 +677,13 @@ class SpilledStrings(Sequence[str]):
     """The shared-string table, kept in an anonymous temporary file (unlinked at creation) with
     only an array of offsets in memory: a real ledger has one shared string per distinct name, ID
     number and bank account, so openpyxl's in-memory list would grow with the rows. A lookup is
-    one ``pread``, cheap next to openpyxl's own work per cell."""
+    one ``pread``, or none for the ``RECENT_STRINGS`` strings read last (a ledger repeats its
+    villages, relations and enumerations on every row)."""
 
     def __init__(self) -> None:
         self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         self._offsets = array("I", [0])  # 4 bytes a string; "Q" once past 4 GiB of text
+        self._recent: dict[int, str] = {}  # the strings read last (bounded): most cells repeat
 
     def append(self, text: str) -> None:
         data = text.encode("utf-8")
@@ -553,6 +700,10 @@ class SpilledStrings(Sequence[str]):
         return len(self._offsets) - 1
 
     def __getitem__(self, index: int | slice) -> str | list[str]:  # type: ignore[override]
+        if type(index) is int:
+            known = self._recent.get(index)
+            if known is not None:
+                return known
         if isinstance(index, slice):
             return [self[position] for position in range(*index.indices(len(self)))]
         if index < 0:
@@ -560,7 +711,11 @@ class SpilledStrings(Sequence[str]):
         if not 0 <= index < len(self):
             raise IndexError("shared string index out of range")
         start, end = self._offsets[index], self._offsets[index + 1]
-        return os.pread(self._file.fileno(), end - start, start).decode("utf-8")
+        text = os.pread(self._file.fileno(), end - start, start).decode("utf-8")
+        if len(self._recent) >= RECENT_STRINGS:
+            self._recent.clear()
+        self._recent[index] = text
+        return text
 
     def close(self) -> None:
         self._file.close()
@@ -596,27 +751,43 @@ class _WorkbookReader(ExcelReader):
 
 
 def read_shared_strings(source: io.BufferedIOBase, strings: SpilledStrings) -> None:
-    """Stream ``sharedStrings.xml`` (defusedxml, no DTD) into ``strings``, clearing every ``<si>``
-    from the tree once read. The text of an ``<si>`` is its plain ``<t>`` plus the ``<t>`` of its
-    rich-text runs; phonetic runs (``<rPh>``) are left out, as openpyxl does."""
-    events = SafeElementTree.iterparse(source, events=("start", "end"), forbid_dtd=True)
-    root = None
-    for event, element in events:
-        if event == "start":
-            if root is None:
-                root = element
-            continue
-        if element.tag != _SI:
-            continue
-        parts = []
-        for child in element:
-            if child.tag == _T:
-                parts.append(child.text or "")
-            elif child.tag == _RUN:
-                parts.extend(run.text or "" for run in child if run.tag == _T)
-        strings.append("".join(parts).replace("x005F_", ""))
-        if root is not None:
-            root.clear()
+    """Stream ``sharedStrings.xml`` through expat (no DTD, no entity: refused) into ``strings``.
+    The text of an ``<si>`` is its plain ``<t>`` plus the ``<t>`` of its rich-text runs; phonetic
+    runs (``<rPh>``) are left out, as openpyxl does."""
+    parts: list[str] = []
+    state = {"item": False, "text": False, "phonetic": False}
+
+    def start(name: str, _attributes: dict[str, str]) -> None:
+        if name == _SI_NAME:
+            state["item"] = True
+            parts.clear()
+        elif name == _T_NAME:
+            state["text"] = state["item"] and not state["phonetic"]
+        elif name == _RPH_NAME:
+            state["phonetic"] = True
+
+    def end(name: str) -> None:
+        if name == _T_NAME:
+            state["text"] = False
+        elif name == _SI_NAME:
+            state["item"] = False
+            strings.append("".join(parts).replace("x005F_", ""))
+        elif name == _RPH_NAME:
+            state["phonetic"] = False
+
+    def characters(data: str) -> None:
+        if state["text"]:
+            parts.append(data)
+
+    parser = _expat_parser()
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = characters
+    while True:
+        chunk = source.read(CHUNK_BYTES * 4)
+        parser.Parse(chunk, not chunk)
+        if not chunk:
+            return
 
 
 def _part_mentions(archive: zipfile.ZipFile, part: str, needles: Sequence[bytes]) -> bool:
