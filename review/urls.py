@@ -1,4 +1,7 @@
-"""Pages of the review app: reconciliation worklists and county summary."""
+"""Pages of the review app; each views module owns its urlpatterns."""
+
+from review.views import summary, worklist
 
 app_name = "review"
-urlpatterns: list = []
+
+urlpatterns = [*summary.urlpatterns, *worklist.urlpatterns]

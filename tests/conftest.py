@@ -7,4 +7,8 @@ pytest_plugins = [
     "tests.fixtures.people",
     "tests.fixtures.cases",
     "tests.fixtures.verification",
+    "tests.fixtures.campaign",
+    "tests.fixtures.review_items",
+    "tests.fixtures.reconciliation",
+    "tests.fixtures.dashboard",
 ]

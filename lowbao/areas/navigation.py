@@ -21,6 +21,10 @@ class MenuEntry:
 MENU: list[MenuEntry] = [
     MenuEntry("工作台", "web:home", Perm.AREA_VIEW),
     MenuEntry("行政区划", "areas:area_list", Perm.AREA_VIEW),
+    MenuEntry("台账导入", "imports:upload", Perm.IMPORT_RUN),
+    MenuEntry("台账比对", "review:reconciliation_home", Perm.RECONCILE_VIEW),
+    MenuEntry("年度复核", "campaign:campaign_list", Perm.REVIEW_VIEW),
+    MenuEntry("监督统计", "dashboard:home", Perm.INSPECTION_VIEW),
 ]
 
 

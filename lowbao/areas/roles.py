@@ -71,6 +71,10 @@ class Perm:
     RECONCILE_VIEW = "reconcile.view"
     RECONCILE_RUN = "reconcile.run"
     RECONCILE_RESOLVE = "reconcile.resolve"
+    # annual review campaign (review app): see, open/reopen/file, spot-check the filings
+    REVIEW_VIEW = "review.view"
+    REVIEW_MANAGE = "review.manage"
+    REVIEW_SPOT_CHECK = "review.spot_check"
     # full ID numbers and bank accounts on screen and in exports (quality.md S4: needs a
     # permission, a reason, and is audited)
     SENSITIVE_REVEAL = "sensitive.reveal"
@@ -197,6 +201,9 @@ _GRANTS: dict[str, tuple[str, ...]] = {
         Role.DATA_ADMIN,
     ),
     Perm.EXPORT_RUN: (*_CASE_READERS, Role.DATA_ADMIN),
+    Perm.REVIEW_VIEW: _CASE_READERS,
+    Perm.REVIEW_MANAGE: (Role.COUNTY_CIVIL_AFFAIRS,),
+    Perm.REVIEW_SPOT_CHECK: (Role.REGION_OFFICER,),
 }
 for _perm, _roles in _GRANTS.items():
     for _role in _roles:

@@ -1,3 +1,5 @@
-"""``/api/v1/`` endpoints of the review app (reconciliation runs and items)."""
+"""``/api/v1/`` endpoints of the review app; each api module owns its urlpatterns."""
 
-urlpatterns: list = []
+from review.api import reconciliation
+
+urlpatterns = [*reconciliation.urlpatterns]

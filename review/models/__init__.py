@@ -1,6 +1,26 @@
-"""Models of the review app: the semi-annual ledger reconciliation (台账比对) and, later, the
-annual review campaign (年度复核)."""
+"""Models of the review app: the semi-annual ledger reconciliation (台账比对) and the annual
+review campaign (年度复核)."""
 
+from review.models.campaign import (
+    CampaignStatus,
+    FindingResult,
+    ItemKind,
+    ItemOutcome,
+    ListStatus,
+    ReviewCampaign,
+    ReviewConfirmation,
+    ReviewFiling,
+    ReviewItem,
+    ReviewList,
+    ReviewListSnapshot,
+    ReviewPolicy,
+    ReviewReopen,
+    ReviewSignature,
+    SignOffScope,
+    SpotCheck,
+    SpotCheckFinding,
+    SpotCheckStatus,
+)
 from review.models.reconciliation import (
     ItemEvent,
     ItemState,
@@ -13,7 +33,7 @@ from review.models.reconciliation import (
     RunTrigger,
 )
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (grouped: reconciliation, then the annual review campaign)
     "ItemEvent",
     "ItemState",
     "ReconciliationCategory",
@@ -23,4 +43,23 @@ __all__ = [
     "ReconciliationSweep",
     "RunStatus",
     "RunTrigger",
+    # annual review campaign
+    "CampaignStatus",
+    "FindingResult",
+    "ItemKind",
+    "ItemOutcome",
+    "ListStatus",
+    "ReviewCampaign",
+    "ReviewConfirmation",
+    "ReviewFiling",
+    "ReviewItem",
+    "ReviewList",
+    "ReviewListSnapshot",
+    "ReviewPolicy",
+    "ReviewReopen",
+    "ReviewSignature",
+    "SignOffScope",
+    "SpotCheck",
+    "SpotCheckFinding",
+    "SpotCheckStatus",
 ]
