@@ -1,7 +1,6 @@
 """Pages of the cases app: households (list, detail, registration with an application)."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,21 +15,19 @@ from cases.views.common import require_perm, show_domain_error, village_choices
 from lowbao.areas.models import Area
 from lowbao.areas.roles import Perm
 from lowbao.core.errors import DomainError
+from lowbao.core.paging import keyset_page, per_page_from
 from lowbao.people.id_numbers import IdNumberError, parse_id_number
 from lowbao.people.protection import id_number_blind_index
 
 PAGE_SIZE = 50
+HOUSEHOLD_ORDERING = ("county_id", "number", "id")
 
 
 @require_perm(Perm.CASE_VIEW)
 def household_list(request: HttpRequest) -> HttpResponse:
     """Scoped list with filters. Searching by ID number is a POST, so the number never appears
     in a URL (quality.md S4)."""
-    queryset = (
-        household_queryset(actor=request.user)
-        .annotate(member_count=Count("members"))
-        .order_by("county_id", "number")
-    )
+    queryset = household_queryset(actor=request.user).annotate(member_count=Count("members"))
     status = request.GET.get("status", "")
     programme = request.GET.get("programme", "")
     name = request.GET.get("name", "").strip()
@@ -51,7 +48,12 @@ def household_list(request: HttpRequest) -> HttpResponse:
             queryset = queryset.filter(
                 members__person__id_number_hash=id_number_blind_index(normalised)
             ).distinct()
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = keyset_page(
+        request.GET,
+        queryset,
+        ordering=HOUSEHOLD_ORDERING,
+        per_page=per_page_from(request.GET, PAGE_SIZE),
+    )
     heads = {
         member.household_id: member
         for member in HouseholdMember.objects.filter(

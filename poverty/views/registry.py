@@ -20,6 +20,7 @@ from cases.views.common import require_perm
 from lowbao.areas.models import AreaLevel
 from lowbao.areas.roles import Perm
 from lowbao.areas.scoping import access_area_by_code
+from lowbao.core.paging import keyset_page, per_page_from
 from lowbao.people.id_numbers import IdNumberError, parse_id_number
 from lowbao.people.protection import id_number_blind_index
 from poverty.choices import PovertyAttribute, PovertyStatus
@@ -77,7 +78,12 @@ def registry_household_list_view(request: HttpRequest) -> HttpResponse:
     )
     if id_error:
         queryset = queryset.none()
-    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = keyset_page(
+        request.GET,
+        queryset,
+        ordering=("county_id", "number", "id"),
+        per_page=per_page_from(request.GET, PAGE_SIZE),
+    )
     heads = head_members(household.pk for household in page.object_list)
     rows = [(household, heads.get(household.pk)) for household in page.object_list]
     return render(

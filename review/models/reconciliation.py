@@ -268,6 +268,18 @@ class ReconciliationItem(BaseModel):
         indexes = [
             models.Index(fields=["township", "state", "category"], name="recon_item_worklist_idx"),
             models.Index(fields=["county", "state", "category"], name="recon_item_county_idx"),
+            # Keyset pagination of the worklist on (category, key, id) (quality.md P6).
+            models.Index(
+                fields=["township", "state", "category", "key", "id"],
+                name="recon_item_town_seek_idx",
+            ),
+            models.Index(
+                fields=["county", "state", "category", "key", "id"],
+                name="recon_item_county_seek_idx",
+            ),
+            models.Index(
+                fields=["state", "category", "key", "id"], name="recon_item_state_seek_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -31,7 +31,8 @@ run is re-claimable when its progress has not moved for ``LOWBAO_RECONCILIATION_
 Carry-over (R2): items are keyed by (county, category, key); see ``Computation.write`` for the
 state rules. A resolved item found again **stays resolved** and gets a ``found_again`` event: the
 township's decision stands while the data shows the same finding, and the history shows it was
-seen again. Items not found any more become ``closed_by_data``; found again later, they reopen.
+seen again. Items not found any more become ``closed_by_data`` (resolved ones too: who resolved
+them, when and the note stay); found again later, they reopen as 待处理.
 
 Settings (all optional): ``LOWBAO_RECONCILIATION_WORK_MEM`` (PostgreSQL ``work_mem`` of the run's
 session, default ``256MB``), ``LOWBAO_RECONCILIATION_STALE_SECONDS``, and — for tests that kill a
@@ -57,7 +58,7 @@ from celery import group
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from cases.models import Household

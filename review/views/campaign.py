@@ -13,6 +13,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -27,6 +28,7 @@ from lowbao.areas.roles import Perm, Role
 from lowbao.areas.scoping import actor_covers_area, actor_has_perm, scope_to_actor
 from lowbao.audit.services import record
 from lowbao.core.errors import DomainError
+from lowbao.core.paging import keyset_page, per_page_from
 from poverty.choices import VerificationItem
 from poverty.services.verification import household_verification_status
 from review.documents import XLSX_CONTENT_TYPE, signed_list_pdf, signed_list_xlsx
@@ -413,7 +415,12 @@ def list_detail(request: HttpRequest, list_id: int) -> HttpResponse:
     show = show if show in ITEM_FILTERS else ""
     today = timezone.localdate()
     items = list_items(actor=request.user, review_list=review_list, show=show, today=today)
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = keyset_page(
+        request.GET,
+        items.annotate(area_code=F("area__code")),
+        ordering=("area_code", "id"),
+        per_page=per_page_from(request.GET, PAGE_SIZE),
+    )
     rows = list(page.object_list)
     heads = item_heads(items.filter(pk__in=[item.pk for item in rows]))
     screening = screening_findings(campaign=campaign, items=rows)

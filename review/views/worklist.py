@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -27,6 +26,7 @@ from lowbao.areas.decorators import require_perm
 from lowbao.areas.roles import Perm
 from lowbao.areas.scoping import actor_covers_area, actor_has_perm
 from lowbao.core.errors import DomainError
+from lowbao.core.paging import keyset_page
 from review.exports import XLSX_CONTENT_TYPE, export_items_xlsx
 from review.models import ItemState, ReconciliationCategory, ReconciliationItem
 from review.selectors import (
@@ -58,6 +58,7 @@ from review.services.resolution import (
 )
 
 PER_PAGE_CHOICES = (20, 50, 100, 200)
+ITEM_ORDERING = ("category", "key", "id")
 DEFAULT_PER_PAGE = 50
 ALL_STATES = "all"
 PERIOD_PATTERN = re.compile(r"^\d{4}H[12]$")
@@ -197,8 +198,11 @@ def worklist_view(request: HttpRequest) -> HttpResponse:
     actor = request.user
     query = worklist_query(actor, request.GET)
     counts = item_category_counts(actor=actor, filters=query.filters)
-    page = Paginator(item_list(actor=actor, filters=query.filters), query.per_page).get_page(
-        request.GET.get("page")
+    page = keyset_page(
+        request.GET,
+        item_list(actor=actor, filters=query.filters),
+        ordering=ITEM_ORDERING,
+        per_page=query.per_page,
     )
     items = list(page.object_list)
     persons = page_persons(items)
