@@ -2,7 +2,7 @@
 
 from django.db.models import QuerySet
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
@@ -20,15 +20,20 @@ from lowbao.core.api.permissions import HasCapability
 MONTH_FORMAT = "%Y-%m"
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{4}-\d{2}$", "example": "2026-11"})
+class MonthField(serializers.DateField):
+    """A month shown as ``YYYY-MM`` (the first of the month is stored)."""
+
+
 class PaymentSheetOutputSerializer(serializers.ModelSerializer):
     township = serializers.CharField(source="township.code", read_only=True)
     township_name = serializers.CharField(source="township.name", read_only=True)
     county = serializers.CharField(source="township.parent.code", read_only=True)
-    month = serializers.DateField(format=MONTH_FORMAT, read_only=True)
+    month = MonthField(format=MONTH_FORMAT, read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     generated_by = serializers.CharField(source="generated_by.get_username", read_only=True)
     checked_by = serializers.CharField(
-        source="checked_by.get_username", read_only=True, default=None
+        source="checked_by.get_username", read_only=True, default=None, allow_null=True
     )
 
     class Meta:

@@ -272,6 +272,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "lowbao.core.schema.add_common_error_responses",
+    ],
     # choice sets whose field names collide across apps get stable component names
     "ENUM_NAME_OVERRIDES": {
         "ReconciliationItemStateEnum": "review.models.reconciliation.ItemState",

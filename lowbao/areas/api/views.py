@@ -1,5 +1,5 @@
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView, RetrieveAPIView
 from rest_framework.request import Request
@@ -12,7 +12,9 @@ from lowbao.core.api.permissions import HasCapability
 
 
 class AreaOutputSerializer(serializers.ModelSerializer):
-    parent_code = serializers.CharField(source="parent.code", default=None, read_only=True)
+    parent_code = serializers.CharField(
+        source="parent.code", default=None, read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Area
@@ -20,18 +22,20 @@ class AreaOutputSerializer(serializers.ModelSerializer):
 
 
 class AreaFilterSerializer(serializers.Serializer):
-    level = serializers.ChoiceField(choices=AreaLevel.choices, required=False)
-    parent = serializers.RegexField(r"^[0-9]{12}$", required=False)
-    under = serializers.RegexField(r"^[0-9]{12}$", required=False)
+    level = serializers.ChoiceField(
+        choices=AreaLevel.choices, required=False, help_text="只列此级别"
+    )
+    parent = serializers.RegexField(
+        r"^[0-9]{12}$", required=False, help_text="只列此上级（12 位代码）的直接下级"
+    )
+    under = serializers.RegexField(
+        r"^[0-9]{12}$", required=False, help_text="只列此区划（12 位代码）及其全部下级"
+    )
 
 
 @extend_schema(
     summary="我的管辖区划",
-    parameters=[
-        OpenApiParameter("level", enum=AreaLevel.values, description="只列此级别"),
-        OpenApiParameter("parent", description="只列此上级（12 位代码）的直接下级"),
-        OpenApiParameter("under", description="只列此区划（12 位代码）及其全部下级"),
-    ],
+    parameters=[AreaFilterSerializer],
 )
 class AreaListApi(ListAPIView):
     """The areas under the caller's scope (contracts.md: lists simply lack what is out of scope)."""

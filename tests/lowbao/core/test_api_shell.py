@@ -91,3 +91,22 @@ def test_unknown_page_is_a_chinese_404_not_a_traceback(areas, make_user, login_c
 
     assert response.status_code == 404
     assert "页面不存在，或不在您的管辖区域内。" in response.content.decode()
+
+
+def test_an_api_url_that_matches_no_route_answers_json_404(client):
+    response = client.get("/api/v1/reconciliation/items/-1/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {
+        "code": "not_found",
+        "message": "不存在或不在您的管辖范围内",
+        "fields": {},
+    }
+
+
+def test_a_page_url_that_matches_no_route_answers_the_chinese_404_page(client):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert "text/html" in response["Content-Type"]
