@@ -73,7 +73,7 @@ from lowbao.imports.kinds import (
     Validation,
     problem,
 )
-from lowbao.imports.models import RowMatch
+from lowbao.imports.models import ImportRow, RowMatch
 from lowbao.imports.staging import (
     BulkWriter,
     TempTable,
@@ -347,7 +347,6 @@ class _RowState:
 
 
 MONEY_COLUMNS = (INCOME, AMOUNT)
-SEALED_COLUMNS = (BANK_ACCOUNT, PHONE)
 PURPOSE_PHONE = "phone"
 
 
@@ -799,8 +798,6 @@ class _RowFacts:
     paid_county_name: str
 
 
-NO_FACTS = _RowFacts(None, "", None, "", "")
-
 # The staged row: plain columns for the set-based checks and writes and for checking the row
 # again in Python, ``problems`` for its errors (JSON, or NULL). Nothing sensitive in plain text:
 # blind indexes, ciphertexts and masked values only.
@@ -1019,6 +1016,10 @@ class RosterRun:
         self._households: list[RosterHousehold] | None = []
         self._clean = 0  # valid households never suspect: written set-based
 
+    @property
+    def uses_tables(self) -> bool:
+        return self._held is None
+
     # -- pass 1 --
 
     def add(self, row: Row, raw: str) -> None:
@@ -1046,36 +1047,74 @@ class RosterRun:
         summary = StreamSummary()
         spill = self.households_table.writer() if self._held is None else None
         group: list[tuple[_RowState, _RowFacts, str]] = []
-        clean: list[tuple[int, str, str, str]] = []
         known_status: str | None = None
-        for staged, suspect, facts, status in self._staged_rows():
+        for staged, facts, status in self._checked_rows():
             household = staged[_HOUSEHOLD]
             if group and (not household or household != group[0][0].household_number):
                 yield from self._finish_group(group, known_status, summary, spill)
                 group = []
-            if clean and household != clean[0][1]:
-                yield from self._finish_clean(clean, summary)
-                clean = []
-            if not suspect:
-                clean.append((staged[_NUMBER], household, staged[_RAW], staged[_WARNINGS]))
-                continue
             group.append((_from_staged(staged, self.validator.by_id), facts, staged[_RAW]))
             known_status = status
         if group:
             yield from self._finish_group(group, known_status, summary, spill)
-        if clean:
-            yield from self._finish_clean(clean, summary)
         if spill is not None:
             spill.flush()
             spill.close()
+            yield from self._vouched_for(summary)
         self.summary = summary
 
-    def _staged_rows(self) -> Iterator[tuple[Sequence[Any], bool, _RowFacts, str | None]]:
-        """(staged row, suspect, facts, status of the county's household with its number) for
-        every row, ordered by household (bytewise) and row number. A row that is not suspect
-        belongs to a household that is valid as it stands."""
+    def _vouched_for(self, summary: StreamSummary) -> Iterator[RowOutcome]:
+        """The rows of the households that were never suspect, counted set-based; those with a
+        warning (a 15-digit ID number, say) come out so that it is reported. They are all new
+        and valid, and ``stage_rows`` writes their ``ImportRow`` in one statement."""
+        t = self._tables()
+        clean = f"NOT EXISTS (SELECT 1 FROM {t['suspects']} x WHERE x.household = s.household)"  # noqa: S608  # nosec B608 - staging table names built here, values as parameters
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT COUNT(*), COUNT(DISTINCT s.household) FROM {t['rows']} s WHERE {clean}"  # noqa: S608  # nosec B608 - staging table names built here, values as parameters
+            )
+            rows, households = cursor.fetchone()
+        summary.rows += rows
+        summary.persons += rows
+        summary.households += households
+        summary.units += households
+        self._clean = households
+        if not rows:
+            return
+        sql = (
+            f"SELECT s.row_number, s.household, s.raw, s.warnings FROM {t['rows']} s "  # noqa: S608  # nosec B608 - staging table names built here, values as parameters
+            f"WHERE s.warnings <> '[]' AND {clean} ORDER BY s.row_number"
+        )
+        for number, household, raw, warnings in stream(sql):
+            yield RowOutcome(
+                number, household, raw, RowMatch.NEW, [], json.loads(warnings), staged=True
+            )
+
+    def stage_rows(self, batch_id: int) -> int:
+        """Write the ``ImportRow`` of every row ``outcomes`` vouched for (``staged=True`` or not
+        given at all): one ``INSERT … SELECT`` from staging. Returns how many."""
+        if not self._clean:
+            return 0
+        t = self._tables()
+        as_json = "CAST({} AS jsonb)" if is_postgresql() else "{}"
+        raw, errors, warnings = (as_json.format(v) for v in ("s.raw", "'[]'", "s.warnings"))
+        table = ImportRow._meta.db_table
+        columns = "batch_id, row_number, household, raw, match, errors, warnings"
+        sql = (
+            f"INSERT INTO {table} ({columns}) SELECT %s, s.row_number, "  # noqa: S608  # nosec B608 - staging table names built here, values as parameters
+            f"SUBSTR(s.household, 1, 40), {raw}, %s, {errors}, {warnings} FROM {t['rows']} s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {t['suspects']} x WHERE x.household = s.household)"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [batch_id, RowMatch.NEW])
+            return cursor.rowcount
+
+    def _checked_rows(self) -> Iterator[tuple[Sequence[Any], _RowFacts, str | None]]:
+        """(staged row, facts, status of the county's household with its number) for every row
+        to check in Python, ordered by household (bytewise) and row number: all of them when
+        they are held in memory, the suspect households' when they are in a table."""
         if self._held is None:
-            yield from self._staged_rows_from_table()
+            yield from self._suspect_rows()
             return
         held, self._held = self._held, []
         first: dict[str, tuple[int, str]] = {}
@@ -1106,7 +1145,7 @@ class RosterRun:
                 paid_number,
                 county_name,
             )
-            yield staged, True, facts, statuses.get(staged[_HOUSEHOLD])
+            yield staged, facts, statuses.get(staged[_HOUSEHOLD])
 
     def _paid_households(self, hashes: list[str]) -> dict[str, tuple[int, str, str]]:
         """Blind index → (county id, number, county name) of the paid household each is in."""
@@ -1124,9 +1163,7 @@ class RosterRun:
                 paid[person_hash] = (county_id, number, county_name)
         return paid
 
-    def _staged_rows_from_table(
-        self,
-    ) -> Iterator[tuple[Sequence[Any], bool, _RowFacts, str | None]]:
+    def _suspect_rows(self) -> Iterator[tuple[Sequence[Any], _RowFacts, str | None]]:
         assert self._rows is not None  # noqa: S101 - the rows were spilled to the table
         self._rows.flush()
         self._rows.close()
@@ -1135,13 +1172,10 @@ class RosterRun:
             cursor.execute(*self._suspects_query())
         sql, params = self._household_pass_query()
         width = len(STAGED_COLUMNS)
-        for record in stream(sql, params, expected=self._count):
-            staged, suspect = record[:width], record[width]
-            if not suspect:
-                yield staged, False, NO_FACTS, None
-                continue
+        for record in stream(sql, params):
+            staged = record[:width]
             first_row, first_household, paid_county_id, paid_number, county_name, status = record[
-                width + 1 :
+                width:
             ]
             number = staged[_NUMBER]
             facts = _RowFacts(
@@ -1151,7 +1185,7 @@ class RosterRun:
                 paid_number or "",
                 county_name or "",
             )
-            yield staged, True, facts, status
+            yield staged, facts, status
 
     def _tables(self) -> dict[str, str]:
         return {
@@ -1188,45 +1222,31 @@ class RosterRun:
             UNION
             SELECT s.household FROM {t["rows"]} s
             JOIN {t["household"]} h ON h.county_id = %s AND h.number = s.household
-        """  # noqa: S608 - table and column names are ours, values are parameters
+        """  # noqa: S608  # nosec B608 - table and column names are ours, values are parameters
         return sql, [Relation.HEAD, True, self.county.pk]
 
     def _household_pass_query(self) -> tuple[str, list[Any]]:
+        """The suspect households' rows, ordered by household, with their facts."""
         t = self._tables()
         order = 'COLLATE "C"' if is_postgresql() else ""
         columns = ", ".join(f"s.{name}" for name, _kind in STAGED_COLUMNS)
         sql = f"""
-            SELECT {columns}, x.household IS NOT NULL,
-                   d.first_row, f.household, ph.county_id, ph.number, pa.name, hh.status
+            SELECT {columns}, d.first_row, f.household, ph.county_id, ph.number, pa.name, hh.status
             FROM {t["rows"]} s
-            LEFT JOIN {t["suspects"]} x ON x.household = s.household
+            JOIN {t["suspects"]} x ON x.household = s.household
             LEFT JOIN (
                 SELECT id_hash, MIN(row_number) AS first_row FROM {t["rows"]}
                 WHERE id_hash IS NOT NULL GROUP BY id_hash HAVING COUNT(*) > 1
             ) d ON d.id_hash = s.id_hash
             LEFT JOIN {t["rows"]} f ON f.row_number = d.first_row
-            LEFT JOIN {t["person"]} p ON p.id_number_hash = s.id_hash AND x.household IS NOT NULL
+            LEFT JOIN {t["person"]} p ON p.id_number_hash = s.id_hash
             LEFT JOIN {t["member"]} m ON m.person_id = p.id AND m.in_payment = %s
             LEFT JOIN {t["household"]} ph ON ph.id = m.household_id
             LEFT JOIN {t["area"]} pa ON pa.id = ph.county_id
-            LEFT JOIN {t["household"]} hh
-                ON hh.county_id = %s AND hh.number = s.household AND x.household IS NOT NULL
+            LEFT JOIN {t["household"]} hh ON hh.county_id = %s AND hh.number = s.household
             ORDER BY s.household {order}, s.row_number
-        """  # noqa: S608 - table and column names are ours, values are parameters
+        """  # noqa: S608  # nosec B608 - table and column names are ours, values are parameters
         return sql, [True, self.county.pk]
-
-    def _finish_clean(
-        self, rows: list[tuple[int, str, str, str]], summary: StreamSummary
-    ) -> Iterator[RowOutcome]:
-        """A household that was never suspect: valid as it stands, new to the county."""
-        summary.rows += len(rows)
-        summary.persons += len(rows)
-        summary.households += 1
-        summary.units += 1
-        self._clean += 1
-        for number, household, raw, warnings in rows:
-            found = [] if warnings == "[]" else json.loads(warnings)
-            yield RowOutcome(number, household, raw, RowMatch.NEW, [], found)
 
     def _finish_group(
         self,
@@ -1285,7 +1305,7 @@ class RosterRun:
         while True:
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"SELECT seq, data FROM {table} WHERE seq > %s ORDER BY seq LIMIT %s",  # noqa: S608
+                    f"SELECT seq, data FROM {table} WHERE seq > %s ORDER BY seq LIMIT %s",  # noqa: S608  # nosec B608 - table names are ours, values are parameters
                     [last, APPLY_HOUSEHOLDS],
                 )
                 records = cursor.fetchall()
@@ -1683,7 +1703,7 @@ def _apply_clean(
     rows, suspects = tables["rows"], tables["suspects"]
     person, household = tables["person"], tables["household"]
     # Table names come from the models and the run; every value is a parameter.
-    clean = f"NOT EXISTS (SELECT 1 FROM {suspects} x WHERE x.household = s.household)"  # noqa: S608
+    clean = f"NOT EXISTS (SELECT 1 FROM {suspects} x WHERE x.household = s.household)"  # noqa: S608  # nosec B608 - table names are ours, values are parameters
     insert_select(
         Person,
         {
@@ -1696,7 +1716,7 @@ def _apply_clean(
         },
         f"FROM {rows} s WHERE {clean}",
         suffix=(
-            "ON CONFLICT (id_number_hash) DO UPDATE SET name = excluded.name, "
+            "ON CONFLICT (id_number_hash) DO UPDATE SET name = excluded.name, "  # nosec B608 - table names are ours, values are parameters
             f"ethnicity = CASE WHEN excluded.ethnicity <> '' THEN excluded.ethnicity "
             f"ELSE {person}.ethnicity END, updated_at = excluded.updated_at "
             f"WHERE {person}.name <> excluded.name "
@@ -1753,7 +1773,7 @@ def _apply_clean(
             "created_by_id": ("%s", [actor.pk if getattr(actor, "pk", None) else None]),
         },
         (
-            "FROM (SELECT s.household, MAX(s.start_month) AS start_month, "  # noqa: S608
+            "FROM (SELECT s.household, MAX(s.start_month) AS start_month, "  # noqa: S608  # nosec B608 - table names are ours, values are parameters
             "MAX(s.amount) AS amount, SUM(CASE WHEN s.covered THEN 1 ELSE 0 END) AS covered "
             f"FROM {rows} s WHERE {clean} GROUP BY s.household) g "
             f"JOIN {household} h ON h.county_id = %s AND h.number = g.household"

@@ -6,6 +6,11 @@ part (set-based, inside the pipeline's transaction). This module is the composit
 import pipeline: the one kernel module that knows the domain apps' validators and services. The
 ``dibao`` kind lives with its models in ``cases.roster_import`` and is looked up by path, so that
 ``cases`` can import the types below without an import cycle.
+
+Two ways to validate: ``validate`` gets every row at once (the person-level ledgers, the registry
+snapshot, the reference ledgers: files of bounded size); a kind with a ``stream`` (the roster)
+gets its rows one by one through a ``StreamingRun`` that stages them in temporary tables, so that
+memory stays flat and the statements do not grow with the rows (quality.md P3, P4).
 """
 
 import json
@@ -124,6 +129,7 @@ class RowOutcome:
     match: str
     errors: list[dict[str, Any]]
     warnings: list[dict[str, Any]]
+    staged: bool = False  # its ImportRow is written by the run (``StreamingRun.stage_rows``)
 
 
 @dataclass
@@ -147,16 +153,26 @@ SKIPPED_KEYS_KEPT = 500
 class StreamingRun(Protocol):
     """One streamed validation of one file, for kinds whose memory must stay flat in the number
     of rows (quality.md P3). The pipeline calls ``add`` for every data row, then iterates
-    ``outcomes()`` (in any row order; ``summary`` is complete once it is exhausted); ``apply``
-    writes the valid part inside the pipeline's transaction. The run keeps its staging in
+    ``outcomes()`` (in any row order; ``summary`` is complete once it is exhausted) and writes an
+    ``ImportRow`` for each outcome, except for the rows the run vouches for set-based: those it
+    writes itself in ``stage_rows`` (outcomes with ``staged`` set are only reported, a row the
+    run vouches for without a warning does not come out at all). ``apply`` writes the valid part
+    inside the pipeline's transaction. The run keeps its staging in
     temporary tables of the database connection: ``is_alive`` says whether they are still there
     (same connection, not rolled back), ``close`` drops them."""
 
     summary: StreamSummary
 
+    @property
+    def uses_tables(self) -> bool:
+        """Its rows are staged in tables (read back in a transaction), not held in memory."""
+        ...
+
     def add(self, row: Row, raw: str) -> None: ...
 
     def outcomes(self) -> Iterator[RowOutcome]: ...
+
+    def stage_rows(self, batch_id: int) -> int: ...
 
     def apply(self, *, actor: Any, options: ImportOptions, source_name: str) -> Counts: ...
 

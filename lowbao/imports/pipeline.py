@@ -24,6 +24,7 @@
   validates the stored file again.
 """
 
+import contextlib
 import hashlib
 import heapq
 import json
@@ -323,12 +324,16 @@ def _parse_streaming(
                 count += 1
                 _progress(batch, count)
             problems = _Problems(_table_warnings(table))
-        for outcome in run.outcomes():
-            problems.add(outcome.row, outcome.errors, outcome.warnings)
+        # Rows staged in tables are read back through a server-side cursor: in a transaction it
+        # streams (a holdable one, outside, would first copy the whole result).
+        with transaction.atomic() if run.uses_tables else contextlib.nullcontext():
+            for outcome in run.outcomes():
+                problems.add(outcome.row, outcome.errors, outcome.warnings)
+                if staged is not None and not outcome.staged:
+                    staged.add(_import_row(batch, outcome))
             if staged is not None:
-                staged.add(_import_row(batch, outcome))
-        if staged is not None:
-            staged.flush()
+                staged.flush()
+                run.stage_rows(batch.pk)
     except BaseException:
         run.close()
         raise

@@ -191,7 +191,7 @@ class BulkWriter:
                             copy.write(chunk)
                 else:
                     placeholders = ", ".join(["%s"] * len(self.columns))
-                    sql = f"INSERT INTO {quote(self.table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+                    sql = f"INSERT INTO {quote(self.table)} ({columns}) VALUES ({placeholders})"  # noqa: S608  # nosec B608 - quoted names from the model, values as parameters
                     lines = (json.loads(line) for line in self._spool)
                     while chunk := list(islice(lines, SQLITE_INSERT_ROWS)):
                         cursor.executemany(sql, chunk)
@@ -359,7 +359,7 @@ def value_in(model: type[Model], field: str, values: Sequence[Any]) -> Q | RawSQ
         return Q(**{f"{field}__in": values})
     column = f"{quote(model._meta.db_table)}.{quote(model._meta.get_field(field).column)}"
     sql = f"{column} = ANY(%s)"  # quoted names from the model, the values a parameter
-    return RawSQL(sql, (list(values),), output_field=BooleanField())  # noqa: S611
+    return RawSQL(sql, (list(values),), output_field=BooleanField())  # noqa: S611  # nosec B611 - quoted model names, values as one parameter
 
 
 def lookup_chunk() -> int:
@@ -394,7 +394,7 @@ def update_rows(model: type[Model], objects: Sequence[Model], fields: Sequence[s
                     f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns
                 )
             cursor.execute(
-                f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "  # noqa: S608
+                f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "  # noqa: S608  # nosec B608 - quoted model names, values as parameters
                 f"FROM (VALUES {', '.join([row_sql] * len(chunk))}) AS v ({names}) "
                 f"WHERE t.{key} = v.{key}",
                 params,
