@@ -16,6 +16,7 @@ from review.services.resolution import (
     reconciliation_item_reopen,
     reconciliation_item_resolve,
 )
+from tests.fixtures.review_items import pick_user
 
 pytestmark = pytest.mark.django_db
 
@@ -37,10 +38,6 @@ def _snapshot(item) -> tuple:
         AuditEvent.objects.filter(object_type="review.reconciliationitem").count(),
         Referral.objects.count(),
     )
-
-
-def _user(name, case_users, recon_users):
-    return getattr(case_users, name, None) or getattr(recon_users, name)
 
 
 # --- the service ----------------------------------------------------------------------------------
@@ -119,7 +116,7 @@ def test_resolving_outside_scope_or_capability_is_refused_and_changes_nothing(
 
     with pytest.raises(DomainError) as refused:
         reconciliation_item_resolve(
-            actor=_user(user, case_users, recon_users),
+            actor=pick_user(user, case_users, recon_users),
             item_id=target.pk,
             state=ItemState.VERIFIED,
             note="核实无误",
@@ -327,7 +324,7 @@ def test_denied_writes_on_the_pages_change_nothing(
     target = getattr(recon, item)
     before = _snapshot(target)
 
-    response = login_client(_user(user, case_users, recon_users)).post(
+    response = login_client(pick_user(user, case_users, recon_users)).post(
         _url(action, target),
         {"state": ItemState.VERIFIED, "note": "x", "reopen-note": "x", "refer-note": "x"},
     )

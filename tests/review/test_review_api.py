@@ -9,16 +9,12 @@ from django.urls import reverse
 
 from lowbao.people.masking import mask_id_number
 from review.models import ItemEvent, ItemState, ReconciliationCategory, ReconciliationItem
-from tests.fixtures.review_items import make_recon_item, recon_person
+from tests.fixtures.review_items import make_recon_item, pick_user, recon_person
 
 pytestmark = pytest.mark.django_db
 
 RUNS = "/api/v1/reconciliation/runs/"
 ITEMS = "/api/v1/reconciliation/items/"
-
-
-def _user(name, case_users, recon_users):
-    return getattr(case_users, name, None) or getattr(recon_users, name)
 
 
 def _ids(response) -> set[int]:
@@ -83,7 +79,7 @@ def test_a_role_without_the_capability_gets_403(url, recon, recon_users, login_c
 def test_runs_are_scoped_to_the_callers_counties(
     _case, user, expected, recon, case_users, recon_users, login_client
 ):
-    response = login_client(_user(user, case_users, recon_users)).get(RUNS)
+    response = login_client(pick_user(user, case_users, recon_users)).get(RUNS)
 
     assert response.status_code == 200
     assert _ids(response) == {getattr(recon, name).pk for name in expected}
@@ -101,7 +97,7 @@ def test_runs_are_scoped_to_the_callers_counties(
 def test_the_run_detail_per_role(
     _case, user, run, status, recon, case_users, recon_users, login_client
 ):
-    response = login_client(_user(user, case_users, recon_users)).get(
+    response = login_client(pick_user(user, case_users, recon_users)).get(
         f"{RUNS}{getattr(recon, run).pk}/"
     )
 
@@ -180,7 +176,7 @@ def test_runs_filter_by_period_status_and_county(recon, areas, recon_users, logi
 def test_items_are_scoped_to_the_callers_areas(
     _case, user, expected, recon, case_users, recon_users, login_client
 ):
-    response = login_client(_user(user, case_users, recon_users)).get(ITEMS)
+    response = login_client(pick_user(user, case_users, recon_users)).get(ITEMS)
 
     assert response.status_code == 200
     assert _ids(response) == {getattr(recon, name).pk for name in expected}
@@ -201,7 +197,7 @@ def test_items_are_scoped_to_the_callers_areas(
 def test_the_item_detail_per_role(
     _case, user, item, status, recon, case_users, recon_users, login_client
 ):
-    response = login_client(_user(user, case_users, recon_users)).get(
+    response = login_client(pick_user(user, case_users, recon_users)).get(
         f"{ITEMS}{getattr(recon, item).pk}/"
     )
 
@@ -369,7 +365,7 @@ def test_refused_resolutions_change_nothing(
     target = getattr(recon, item)
     before = _state(target)
 
-    response = _resolve(login_client(_user(user, case_users, recon_users)), target, **body)
+    response = _resolve(login_client(pick_user(user, case_users, recon_users)), target, **body)
 
     assert response.status_code == status
     assert response.json()["code"] == code

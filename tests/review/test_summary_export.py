@@ -11,14 +11,11 @@ from lowbao.audit.models import AuditEvent
 from lowbao.people.masking import mask_id_number
 from review.exports import ITEM_HEADERS
 from review.models import ItemState, ReconciliationCategory, ReconciliationItem
+from tests.fixtures.review_items import pick_user
 
 pytestmark = pytest.mark.django_db
 
 EXPORT = reverse("review:reconciliation_export")
-
-
-def _user(name, case_users, recon_users):
-    return getattr(case_users, name, None) or getattr(recon_users, name)
 
 
 def _sheet(response) -> list[tuple]:
@@ -110,7 +107,7 @@ def test_id_numbers_are_string_cells_and_never_plain(recon, case_users, login_cl
 def test_the_export_holds_exactly_the_items_the_user_may_see(
     _case, user, category, items, recon, case_users, recon_users, login_client
 ):
-    response = login_client(_user(user, case_users, recon_users)).get(
+    response = login_client(pick_user(user, case_users, recon_users)).get(
         EXPORT, {"category": category}
     )
 
@@ -164,7 +161,7 @@ def test_a_full_export_without_a_reason_is_refused_with_a_message(recon, case_us
 def test_roles_without_the_reveal_permission_get_403_for_full_numbers(
     _case, user, recon, case_users, recon_users, login_client
 ):
-    response = login_client(_user(user, case_users, recon_users)).post(
+    response = login_client(pick_user(user, case_users, recon_users)).post(
         EXPORT, {"category": "attr_mismatch", "reason": "想看"}
     )
 
@@ -200,7 +197,7 @@ def test_a_category_is_required(recon, case_users, login_client):
 def test_denied_exports_write_no_audit_row(
     _case, user, params, status, recon, case_users, recon_users, login_client
 ):
-    response = login_client(_user(user, case_users, recon_users)).get(EXPORT, params)
+    response = login_client(pick_user(user, case_users, recon_users)).get(EXPORT, params)
 
     assert response.status_code == status
     assert _exports() == []

@@ -10,7 +10,7 @@ from django.urls import reverse
 from lowbao.areas.navigation import menu_for
 from review.models import ItemState, ReconciliationCategory, RunStatus
 from review.selectors import TASK_CATEGORIES
-from tests.fixtures.review_items import H2_COUNTS, make_run
+from tests.fixtures.review_items import H2_COUNTS, make_run, pick_user
 
 pytestmark = pytest.mark.django_db
 
@@ -20,10 +20,6 @@ HOME = reverse("review:reconciliation_home")
 
 def _progress_url(run) -> str:
     return reverse("review:reconciliation_run_progress", kwargs={"run_id": run.pk})
-
-
-def _user(name, case_users, recon_users):
-    return getattr(case_users, name, None) or getattr(recon_users, name)
 
 
 def _bars(content: str) -> dict[str, int]:
@@ -78,7 +74,7 @@ def test_a_role_without_the_capability_gets_403(url, recon, recon_users, login_c
 def test_the_summary_of_a_county_per_role(
     _case, user, county, status, recon, areas, case_users, recon_users, login_client
 ):
-    response = login_client(_user(user, case_users, recon_users)).get(
+    response = login_client(pick_user(user, case_users, recon_users)).get(
         SUMMARY, {"county": getattr(areas, county).code}
     )
 
@@ -106,7 +102,7 @@ def test_a_township_user_gets_a_pointer_to_the_worklist(recon, case_users, login
 def test_the_menu_entry_leads_each_level_to_its_page(
     _case, user, target, recon, case_users, recon_users, login_client
 ):
-    user = _user(user, case_users, recon_users)
+    user = pick_user(user, case_users, recon_users)
 
     response = login_client(user).get(HOME)
 
@@ -242,7 +238,7 @@ def test_the_league_officer_sees_an_overview_of_the_counties(
 def test_the_run_now_button_only_for_county_officers(
     _case, user, shown, recon, areas, case_users, recon_users, login_client
 ):
-    content = login_client(_user(user, case_users, recon_users)).get(
+    content = login_client(pick_user(user, case_users, recon_users)).get(
         SUMMARY, {"county": areas.county.code}
     )
 
@@ -299,7 +295,7 @@ def test_the_progress_endpoint_reports_a_running_run(recon, areas, case_users, l
 def test_the_progress_endpoint_per_role(
     _case, user, status, recon, case_users, recon_users, login_client
 ):
-    response = login_client(_user(user, case_users, recon_users)).get(_progress_url(recon.run))
+    response = login_client(pick_user(user, case_users, recon_users)).get(_progress_url(recon.run))
 
     assert response.status_code == status
     if status == 200:

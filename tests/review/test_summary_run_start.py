@@ -7,15 +7,12 @@ from django.urls import reverse
 
 from lowbao.audit.models import AuditEvent
 from review.models import ReconciliationRun, RunStatus, RunTrigger
+from tests.fixtures.review_items import pick_user
 
 pytestmark = pytest.mark.django_db
 
 START = reverse("review:reconciliation_run_start")
 SUMMARY = reverse("review:reconciliation_summary")
-
-
-def _user(name, case_users, recon_users):
-    return getattr(case_users, name, None) or getattr(recon_users, name)
 
 
 def _runs() -> list[tuple]:
@@ -76,7 +73,7 @@ def test_refused_requests_queue_nothing(
 ):
     before = _runs()
 
-    response = login_client(_user(user, case_users, recon_users)).post(
+    response = login_client(pick_user(user, case_users, recon_users)).post(
         START, {"county": getattr(areas, county).code}
     )
 

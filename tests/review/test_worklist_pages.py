@@ -12,7 +12,7 @@ from django.urls import reverse
 from lowbao.people.masking import mask_id_number
 from lowbao.people.models import Person
 from review.models import ItemState, ReconciliationCategory
-from tests.fixtures.review_items import make_recon_item, recon_person
+from tests.fixtures.review_items import make_recon_item, pick_user, recon_person
 
 pytestmark = pytest.mark.django_db
 
@@ -25,10 +25,6 @@ def _item_url(item) -> str:
 
 def _listed(response) -> set[int]:
     return {int(pk) for pk in re.findall(r'<tr id="item-(\d+)"', response.content.decode())}
-
-
-def _user(name, case_users, recon_users):
-    return getattr(case_users, name, None) or getattr(recon_users, name)
 
 
 def test_the_urls_live_under_review_reconciliation(recon):
@@ -137,7 +133,7 @@ def test_a_role_without_the_capability_gets_403(page, recon, recon_users, login_
 def test_the_worklist_lists_exactly_the_items_in_the_users_areas(
     _case, user, expected, recon, case_users, recon_users, login_client
 ):
-    response = login_client(_user(user, case_users, recon_users)).get(WORKLIST)
+    response = login_client(pick_user(user, case_users, recon_users)).get(WORKLIST)
 
     assert response.status_code == 200
     assert _listed(response) == {getattr(recon, name).pk for name in expected}
@@ -169,7 +165,7 @@ def test_the_worklist_lists_exactly_the_items_in_the_users_areas(
 def test_the_item_page_per_role_and_area(
     _case, user, item, status, recon, case_users, recon_users, login_client
 ):
-    response = login_client(_user(user, case_users, recon_users)).get(
+    response = login_client(pick_user(user, case_users, recon_users)).get(
         _item_url(getattr(recon, item))
     )
 
@@ -379,6 +375,6 @@ def test_the_worklist_runs_the_same_queries_for_20_and_200_rows(
 def test_the_summary_tab_is_offered_to_county_users_and_above(
     _case, user, shown, recon, case_users, recon_users, login_client
 ):
-    content = login_client(_user(user, case_users, recon_users)).get(WORKLIST).content.decode()
+    content = login_client(pick_user(user, case_users, recon_users)).get(WORKLIST).content.decode()
 
     assert (reverse("review:reconciliation_summary") in content) is shown
