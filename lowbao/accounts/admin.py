@@ -7,6 +7,7 @@ from lowbao.accounts.models import ApiToken, User
 
 # Devices change only through lowbao.accounts.second_factor (enrolment, the security admin's
 # audited reset), which keeps User.second_factor_enrolled in step: no admin pages for them.
+# The same holds for lowbao's EncryptedTOTPDevice, which is never registered.
 for _device_model in (TOTPDevice, StaticDevice):
     if admin.site.is_registered(_device_model):
         admin.site.unregister(_device_model)

@@ -10,6 +10,8 @@ class SecondFactorErrorCode(StrEnum):
     NOT_ENROLLED = "second_factor_not_enrolled"
     RESET_SELF = "second_factor_reset_self"
     REASON_REQUIRED = "second_factor_reason_required"
+    # The TOTP secret cannot be decrypted (key not configured, token damaged): fails closed.
+    KEY_UNREADABLE = "second_factor_key_unreadable"
 
 
 class ReauthErrorCode(StrEnum):

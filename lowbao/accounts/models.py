@@ -1,8 +1,13 @@
 import hashlib
+from binascii import unhexlify
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from lowbao.people.protection import decrypt
 
 
 class User(AbstractUser):
@@ -63,3 +68,60 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+class EncryptedTOTPDevice(TimestampMixin, ThrottlingMixin, Device):
+    """A TOTP authenticator whose secret is stored encrypted (quality.md S3, S4).
+
+    It replaces django-otp's ``otp_totp.TOTPDevice``, which keeps the secret as plain hex: whoever
+    reads that table (a backup, a replica, a SQL dump) can mint valid codes. Here the hex secret
+    is an AES-GCM token of ``lowbao.people.protection`` under the field-protection keys, in a
+    ``*_ciphertext`` column, so ``rotate_field_keys`` moves it to a new key like every other
+    protected column. It is decrypted only in memory, by ``bin_key``, when a code is checked or
+    the enrolment page draws the QR code; a token whose key is not configured (or that was
+    tampered with) raises ``lowbao.people.protection.ProtectionError`` — never a guessable
+    fallback — and ``lowbao.accounts.second_factor`` turns that into a clear refusal.
+
+    Everything else is django-otp's TOTP logic, taken over unchanged below: the same fields,
+    the same verification (tolerance, drift, no step used twice), the same exponential back-off
+    (``ThrottlingMixin``, ``OTP_TOTP_THROTTLE_FACTOR``) and the same ``otpauth://`` URL.
+    Devices change only through the services of ``lowbao.accounts.second_factor``.
+    """
+
+    key_ciphertext = models.TextField(
+        "密钥密文", help_text="身份验证器密钥（十六进制）的 AES-GCM 密文，带密钥编号前缀。"
+    )
+    step = models.PositiveSmallIntegerField(default=30, help_text="The time step in seconds.")
+    t0 = models.BigIntegerField(
+        default=0, help_text="The Unix time at which to begin counting steps."
+    )
+    digits = models.PositiveSmallIntegerField(
+        choices=[(6, 6), (8, 8)], default=6, help_text="The number of digits to expect in a token."
+    )
+    tolerance = models.PositiveSmallIntegerField(
+        default=1, help_text="The number of time steps in the past or future to allow."
+    )
+    drift = models.SmallIntegerField(
+        default=0,
+        help_text="The number of time steps the prover is known to deviate from our clock.",
+    )
+    last_t = models.BigIntegerField(
+        default=-1,
+        help_text="The t value of the latest verified token. "
+        "The next token must be at a higher time step.",
+    )
+
+    class Meta(Device.Meta):
+        verbose_name = "身份验证器"
+        verbose_name_plural = "身份验证器"
+
+    @property
+    def bin_key(self) -> bytes:
+        """The secret as bytes, decrypted now and kept nowhere (raises ``ProtectionError``)."""
+        return unhexlify(decrypt(self.key_ciphertext).encode("ascii"))
+
+    # django-otp's TOTPDevice logic, which reads the secret only through ``bin_key``.
+    verify_token = TOTPDevice.verify_token
+    get_throttle_factor = TOTPDevice.get_throttle_factor
+    config_url = TOTPDevice.config_url
+    _read_str_from_settings = TOTPDevice._read_str_from_settings

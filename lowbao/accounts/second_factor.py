@@ -10,12 +10,20 @@ Sign-offs ask again through ``lowbao.accounts.reauth``.
 Every change of devices goes through the services below, which keep
 ``User.second_factor_enrolled`` in step and write the audit trail (``second_factor.*``).
 
+Secrets rest protected (``lowbao.accounts.otp_protection``): the TOTP secret is AES-GCM
+encrypted (``EncryptedTOTPDevice.key_ciphertext``, rotated by ``rotate_field_keys``) and decrypted
+only in memory; recovery codes are stored as keyed hashes and checked by hashing what is typed.
+A secret that cannot be decrypted (its key is no longer configured, or the token was altered)
+fails closed: the code is refused with ``second_factor_key_unreadable``, not counted as a wrong
+code, and logged for the operators; a recovery code or a security admin's reset gets the user in.
+
 Wrong codes are counted per user in the default cache (Redis in production, shared by every
 process): ``LOWBAO_OTP_FAILURE_LIMIT`` wrong codes within ``LOWBAO_OTP_LOCKOUT_SECONDS`` shut the
 verify step for that long, like django-axes does for passwords; a correct code clears the count.
 django-otp's own per-device back-off (1, 2, 4 … seconds between tries) applies on top.
 """
 
+import logging
 import math
 import re
 from base64 import b32encode
@@ -32,14 +40,15 @@ from django.utils import timezone
 from django_otp import verify_token
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from lowbao.accounts.errors import SecondFactorErrorCode
-from lowbao.accounts.models import User
+from lowbao.accounts.models import EncryptedTOTPDevice, User
+from lowbao.accounts.otp_protection import new_totp_key_ciphertext, recovery_code_digest
 from lowbao.accounts.selectors import managed_account_by_id
 from lowbao.areas.scoping import all_assignments
 from lowbao.audit.services import record
 from lowbao.core.errors import DomainError
+from lowbao.people.protection import ProtectionError, key_id_of
 
 TOTP_DEVICE_NAME = "身份验证器"
 RECOVERY_DEVICE_NAME = "恢复码"
@@ -47,6 +56,12 @@ REASON_MAX_LENGTH = 200
 _TOTP_TOKEN = re.compile(r"\d{6}")
 _RECOVERY_TOKEN = re.compile(r"[a-z2-7]{8}")
 _FAILURES_KEY = "lowbao:second-factor:failures:{user_id}"
+KEY_UNREADABLE_MESSAGE = (
+    "身份验证器密钥无法解密（加密密钥未配置或密文已损坏），暂不能用动态口令验证。"
+    "请输入一个恢复码，或联系安全管理员重置两步验证。"
+)
+
+logger = logging.getLogger(__name__)
 
 
 class Outcome(StrEnum):
@@ -83,8 +98,8 @@ def session_is_verified(user: object) -> bool:
     return bool(is_verified is not None and is_verified())
 
 
-def confirmed_totp_device(user: User) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-id").first()
+def confirmed_totp_device(user: User) -> EncryptedTOTPDevice | None:
+    return EncryptedTOTPDevice.objects.filter(user=user, confirmed=True).order_by("-id").first()
 
 
 def recovery_codes_left(user: User) -> int:
@@ -105,23 +120,40 @@ class EnrolmentSheet:
 
 @dataclass(frozen=True)
 class Enrolled:
-    device: TOTPDevice
+    device: EncryptedTOTPDevice
     recovery_codes: list[str]
 
 
-def totp_enrolment_start(*, actor: User) -> TOTPDevice:
+def _secret_readable(device: EncryptedTOTPDevice) -> bool:
+    try:
+        device.bin_key  # noqa: B018 (decrypts; the value is dropped at once)
+    except ProtectionError:
+        return False
+    return True
+
+
+def totp_enrolment_start(*, actor: User) -> EncryptedTOTPDevice:
     """The actor's pending (unconfirmed) device, created on the first call.
 
     Reloading the page keeps the same secret, so a code from an app that already scanned it
-    still works. The pending device verifies nothing until it is confirmed.
+    still works. The pending device verifies nothing until it is confirmed. A pending device
+    whose secret can no longer be decrypted is replaced by a fresh one.
     """
-    device = TOTPDevice.objects.filter(user=actor, confirmed=False).order_by("-id").first()
+    device = EncryptedTOTPDevice.objects.filter(user=actor, confirmed=False).order_by("-id").first()
+    if device is not None and not _secret_readable(device):
+        device.delete()
+        device = None
     if device is None:
-        device = TOTPDevice.objects.create(user=actor, name=TOTP_DEVICE_NAME, confirmed=False)
+        device = EncryptedTOTPDevice.objects.create(
+            user=actor,
+            name=TOTP_DEVICE_NAME,
+            confirmed=False,
+            key_ciphertext=new_totp_key_ciphertext(),
+        )
     return device
 
 
-def enrolment_sheet(device: TOTPDevice) -> EnrolmentSheet:
+def enrolment_sheet(device: EncryptedTOTPDevice) -> EnrolmentSheet:
     """The QR code is an SVG path made by ``qrcode`` here — no image service, no internet."""
     secret = b32encode(device.bin_key).decode("ascii").rstrip("=")
     image = qrcode.make(
@@ -145,7 +177,7 @@ def totp_enrolment_confirm(
     as one-time tokens of the user's static device).
     """
     device = (
-        TOTPDevice.objects.select_for_update()
+        EncryptedTOTPDevice.objects.select_for_update()
         .filter(user=actor, confirmed=False)
         .order_by("-id")
         .first()
@@ -156,13 +188,13 @@ def totp_enrolment_confirm(
             message="绑定已失效，请刷新页面后重新扫描二维码。",
         )
     token = normalise_token(token)
-    if not _TOTP_TOKEN.fullmatch(token) or not device.verify_token(token):
+    if not _TOTP_TOKEN.fullmatch(token) or not _verify_totp(device, token):
         raise DomainError(
             code=SecondFactorErrorCode.INVALID,
             message="动态口令不正确：请核对手机时间，输入应用中当前显示的 6 位数字。",
             fields={"token": ["动态口令不正确"]},
         )
-    replaced = TOTPDevice.objects.filter(user=actor).exclude(pk=device.pk)
+    replaced = EncryptedTOTPDevice.objects.filter(user=actor).exclude(pk=device.pk)
     had_device = replaced.filter(confirmed=True).exists()
     replaced.delete()
     device.confirmed = True
@@ -181,10 +213,34 @@ def totp_enrolment_confirm(
     return Enrolled(device=device, recovery_codes=codes)
 
 
+def _verify_totp(device: EncryptedTOTPDevice, token: str) -> bool:
+    """django-otp's check of a pending device; an undecryptable secret fails closed."""
+    try:
+        return bool(device.verify_token(token))
+    except ProtectionError as exc:
+        raise _key_unreadable(device, exc) from None
+
+
+def _key_unreadable(device: EncryptedTOTPDevice, exc: ProtectionError) -> DomainError:
+    try:
+        key_id = key_id_of(device.key_ciphertext)
+    except ProtectionError:
+        key_id = "(格式错误)"
+    logger.error(
+        "TOTP secret of user %s (device %s, key id %r) cannot be decrypted: %s",
+        device.user_id,
+        device.pk,
+        key_id,
+        exc,
+    )
+    return DomainError(code=SecondFactorErrorCode.KEY_UNREADABLE, message=KEY_UNREADABLE_MESSAGE)
+
+
 def _issue_recovery_codes(user: User) -> list[str]:
     """New one-time codes on the user's (single) static device; the old ones stop working.
 
     The device itself is kept, so a session verified with a recovery code stays verified.
+    Only the codes' keyed hashes are stored; the codes are returned once, for display.
     """
     device = StaticDevice.objects.filter(user=user).order_by("id").first()
     if device is None:
@@ -198,7 +254,9 @@ def _issue_recovery_codes(user: User) -> list[str]:
     while len(codes) < settings.LOWBAO_OTP_RECOVERY_CODE_COUNT:
         codes.add(StaticToken.random_token())
     ordered = sorted(codes)
-    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in ordered)
+    StaticToken.objects.bulk_create(
+        StaticToken(device=device, token=recovery_code_digest(user.pk, code)) for code in ordered
+    )
     return ordered
 
 
@@ -231,8 +289,9 @@ def match_token(user: User, token: str) -> tuple[Device, Outcome] | None:
     """The device that accepts ``token`` (and consumes it), or None.
 
     Six digits are tried against the TOTP device, eight base32 letters against the recovery
-    codes (a used code is deleted). A device still in django-otp's back-off refuses with
-    ``second_factor_wait`` without counting as a failure.
+    codes (by their keyed hash; a used code is deleted). A device still in django-otp's back-off
+    refuses with ``second_factor_wait`` without counting as a failure; so does a TOTP device
+    whose secret cannot be decrypted (``second_factor_key_unreadable``).
     """
     token = normalise_token(token)
     if _TOTP_TOKEN.fullmatch(token):
@@ -241,6 +300,7 @@ def match_token(user: User, token: str) -> tuple[Device, Outcome] | None:
     elif _RECOVERY_TOKEN.fullmatch(token):
         device = StaticDevice.objects.filter(user=user, confirmed=True).first()
         outcome = Outcome.RECOVERY_CODE
+        token = recovery_code_digest(user.pk, token)
     else:
         return None
     if device is None:
@@ -253,7 +313,10 @@ def match_token(user: User, token: str) -> tuple[Device, Outcome] | None:
             code=SecondFactorErrorCode.WAIT,
             message=f"尝试过于频繁，请 {max(1, math.ceil(seconds))} 秒后再试。",
         )
-    verified = verify_token(user, device.persistent_id, token)
+    try:
+        verified = verify_token(user, device.persistent_id, token)
+    except ProtectionError as exc:
+        raise _key_unreadable(device, exc) from None  # type: ignore[arg-type]
     return (verified, outcome) if verified is not None else None
 
 
@@ -359,8 +422,8 @@ def second_factor_reset(
             fields={"reason": ["请填写重置原因"]},
             status=400,
         )
-    totp_devices = TOTPDevice.objects.filter(user=target, confirmed=True).count()
-    TOTPDevice.objects.filter(user=target).delete()
+    totp_devices = EncryptedTOTPDevice.objects.filter(user=target, confirmed=True).count()
+    EncryptedTOTPDevice.objects.filter(user=target).delete()
     StaticDevice.objects.filter(user=target).delete()
     target.second_factor_enrolled = False
     target.save(update_fields=["second_factor_enrolled"])

@@ -1,13 +1,14 @@
 """Rate limits (quality.md S7): DRF scoped throttles and a page decorator over one rate store.
 
 Rates come from ``settings.LOWBAO_THROTTLE_RATES`` (``{"login": "10/min", "import": "30/hour",
-"export": "60/hour"}``, each overridable from the environment) and are read on every request, so
-``override_settings`` works. The counters live in the default cache — Redis in production — so
-every web process and node shares them (no process-local state).
+"export": "60/hour", "push": "60/min"}``, each overridable from the environment) and are read on
+every request, so ``override_settings`` works. The counters live in the default cache — Redis in
+production — so every web process and node shares them (no process-local state).
 
 - API views: ``throttle_classes = [ImportRateThrottle]`` (or ``ExportRateThrottle``,
-  ``LoginRateThrottle``); a refusal is DRF's ``Throttled``, which the API handler turns into
-  ``{"code": "throttled", "message": "请求过于频繁，请稍后再试"}`` with status 429.
+  ``LoginRateThrottle``, ``PushRateThrottle``); a refusal is DRF's ``Throttled``, which the API
+  handler turns into ``{"code": "throttled", "message": "请求已被限流。 预计 N 秒后可用。"}``
+  with status 429 and ``Retry-After``.
 - Page views: ``@throttle("import", methods=("POST",))`` under ``@require_perm(...)``, so only
   authorised requests count. A refusal is a Chinese 429 page with ``Retry-After``.
 
@@ -35,6 +36,8 @@ class ScopeRateThrottle(SimpleRateThrottle):
     scope = ""
     # Scopes counted per client address even for signed-in users.
     ADDRESS_SCOPES = frozenset({"login"})
+    # The HTTP methods that count (None: every method) — for API views whose GET shares the URL.
+    counted_methods: frozenset[str] | None = None
 
     def __init__(self, scope: str | None = None) -> None:
         if scope is not None:
@@ -46,6 +49,11 @@ class ScopeRateThrottle(SimpleRateThrottle):
         if self.scope not in rates:
             raise ImproperlyConfigured(f"LOWBAO_THROTTLE_RATES has no rate for {self.scope!r}")
         return rates[self.scope]
+
+    def allow_request(self, request: HttpRequest, view: object) -> bool:  # type: ignore[override]
+        if self.counted_methods is not None and request.method not in self.counted_methods:
+            return True
+        return super().allow_request(request, view)  # type: ignore[arg-type]
 
     def get_ident(self, request: HttpRequest) -> str:  # type: ignore[override]
         """The client address. ``X-Forwarded-For`` counts only when ``NUM_PROXIES`` says how
@@ -73,6 +81,17 @@ class ImportRateThrottle(ScopeRateThrottle):
 
 class ExportRateThrottle(ScopeRateThrottle):
     scope = "export"
+
+
+class PushRateThrottle(ScopeRateThrottle):
+    """The data-exchange pushes of the other offices' systems (contracts.md "Data exchange":
+    poverty households, disability records, verification reports), one bucket per service
+    account across the three. Only POST counts: the same URLs' GET lists are ordinary reads.
+    DRF checks throttles after authentication and permissions, so only authorised pushes count,
+    and a refused push writes nothing (the view never runs)."""
+
+    scope = "push"
+    counted_methods = frozenset({"POST"})
 
 
 def wait_text(seconds: float) -> str:

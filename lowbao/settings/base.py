@@ -244,6 +244,8 @@ LOWBAO_THROTTLE_RATES = {
     "login": env.str("LOWBAO_THROTTLE_LOGIN", default="10/min"),
     "import": env.str("LOWBAO_THROTTLE_IMPORT", default="30/hour"),
     "export": env.str("LOWBAO_THROTTLE_EXPORT", default="60/hour"),
+    # The other offices' systems pushing data (contracts.md "Data exchange"), per service account.
+    "push": env.str("LOWBAO_THROTTLE_PUSH", default="60/min"),
 }
 
 # DJANGO REST FRAMEWORK
@@ -303,6 +305,20 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 4 * 3600}
 # Ledger uploads up to this size are checked and applied in the request; bigger ones in Celery.
 LOWBAO_IMPORT_SYNC_MAX_BYTES = env.int("LOWBAO_IMPORT_SYNC_MAX_BYTES", default=256 * 1024)
+# Import tasks' time limits; a parse claim not refreshed for LOWBAO_IMPORT_STALE_SECONDS (default:
+# the hard limit + 5 minutes) belongs to a dead worker and is taken over.
+LOWBAO_IMPORT_TASK_TIME_LIMIT = env.int("LOWBAO_IMPORT_TASK_TIME_LIMIT", default=2 * 3600)
+LOWBAO_IMPORT_TASK_SOFT_TIME_LIMIT = env.int(
+    "LOWBAO_IMPORT_TASK_SOFT_TIME_LIMIT", default=LOWBAO_IMPORT_TASK_TIME_LIMIT - 120
+)
+LOWBAO_IMPORT_STALE_SECONDS = env.int(
+    "LOWBAO_IMPORT_STALE_SECONDS", default=LOWBAO_IMPORT_TASK_TIME_LIMIT + 300
+)
+# Rows read between two progress updates (each also refreshes the parse claim).
+LOWBAO_IMPORT_PROGRESS_ROWS = env.int("LOWBAO_IMPORT_PROGRESS_ROWS", default=10_000)
+# Stored upload files (encrypted) of applied, rejected or failed batches are deleted after this
+# many days without change (lowbao.imports.storage.import_files_purge, hourly).
+LOWBAO_IMPORT_FILE_RETENTION_DAYS = env.int("LOWBAO_IMPORT_FILE_RETENTION_DAYS", default=30)
 
 # CACHES
 # ------------------------------------------------------------------------------
@@ -341,6 +357,10 @@ CELERY_BEAT_SCHEDULE = {
     **globals().get("CELERY_BEAT_SCHEDULE", {}),
     "exports-purge-expired-files": {
         "task": "exports.export_files_purge",
+        "schedule": timedelta(hours=1),
+    },
+    "imports-purge-expired-files": {
+        "task": "imports.import_files_purge",
         "schedule": timedelta(hours=1),
     },
 }

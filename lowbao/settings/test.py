@@ -24,7 +24,12 @@ LOWBAO_DEMO_MODE = True
 LOWBAO_OTP_ENFORCED = False
 # The locmem cache lives as long as the test process: generous rates keep the throttles out of
 # the way of other tests; the throttle tests set their own rates.
-LOWBAO_THROTTLE_RATES = {"login": "10000/min", "import": "10000/min", "export": "10000/min"}
+LOWBAO_THROTTLE_RATES = {
+    "login": "10000/min",
+    "import": "10000/min",
+    "export": "10000/min",
+    "push": "10000/min",
+}
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": LOWBAO_THROTTLE_RATES}  # noqa: F405
 ALLOWED_HOSTS = ["*"]
 MEDIA_ROOT = VAR_DIR / "test-media"

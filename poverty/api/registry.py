@@ -26,6 +26,7 @@ from lowbao.areas.roles import Perm
 from lowbao.areas.scoping import access_area_by_code, actor_has_perm
 from lowbao.core.api.permissions import HasCapability
 from lowbao.core.errors import CoreErrorCode, DomainError
+from lowbao.core.throttling import PushRateThrottle
 from poverty.choices import PovertyAttribute, PovertyStatus, SnapshotSource
 from poverty.models import RegistryHousehold, RegistrySnapshot
 from poverty.selectors import (
@@ -255,6 +256,7 @@ class RegistryHouseholdsApi(GenericAPIView):
 
     serializer_class = RegistryHouseholdOutput
     filter_backends: list[type] = []
+    throttle_classes = [PushRateThrottle]  # POST only
 
     def get_permissions(self) -> list[BasePermission]:
         perm = Perm.REGISTRY_PUSH if self.request.method == "POST" else Perm.REGISTRY_VIEW

@@ -30,6 +30,7 @@ from cases.selectors import application_queryset
 from lowbao.areas.roles import Perm
 from lowbao.core.api.permissions import HasCapability
 from lowbao.core.errors import DomainError
+from lowbao.core.throttling import PushRateThrottle
 from poverty.models import VerificationExplanation, VerificationReport
 from poverty.services.disability import disability_records_apply
 from poverty.services.verification import (
@@ -212,6 +213,7 @@ class _ByMethod(BasePermission):
 
 class VerificationReportsApi(GenericAPIView):
     permission_classes = [_ByMethod]
+    throttle_classes = [PushRateThrottle]  # POST only
     serializer_class = VerificationReportOutput
     queryset = VerificationReport.objects.none()
 
@@ -272,6 +274,7 @@ class VerificationReportsApi(GenericAPIView):
 
 class DisabilityRecordsApi(GenericAPIView):
     permission_classes = [HasCapability.of(Perm.DISABILITY_PUSH)]
+    throttle_classes = [PushRateThrottle]
     serializer_class = DisabilityRecordsInput
     queryset = VerificationReport.objects.none()
 

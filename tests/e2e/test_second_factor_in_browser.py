@@ -6,8 +6,8 @@ static/js) still works. The browser reports every CSP violation; there must be n
 """
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from lowbao.accounts.models import EncryptedTOTPDevice
 from lowbao.areas.roles import Role
 from tests.fixtures.accounts import PASSWORD
 from tests.lowbao.accounts.second_factor_helpers import totp_code
@@ -53,7 +53,7 @@ def test_county_officer_enrols_and_verifies_without_csp_violations(
     page.wait_for_selector("#otp-qr-code path")
     assert page.locator("#enrolment-required").count() == 1
     screenshot("second-factor-enrolment", page)
-    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    device = EncryptedTOTPDevice.objects.get(user=user, confirmed=False)
     page.fill("#id_token", totp_code(device))
     page.click("#confirm-enrolment")
     page.wait_for_selector("#recovery-codes")

@@ -4,9 +4,8 @@ import time
 
 from django.test import Client
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from lowbao.accounts.models import User
+from lowbao.accounts.models import EncryptedTOTPDevice, User
 from lowbao.accounts.second_factor import (
     Enrolled,
     totp_enrolment_confirm,
@@ -15,7 +14,7 @@ from lowbao.accounts.second_factor import (
 from tests.fixtures.accounts import PASSWORD
 
 
-def totp_code(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
+def totp_code(device: EncryptedTOTPDevice, *, steps_ahead: int = 0) -> str:
     """The code the authenticator app shows now (or ``steps_ahead`` 30-second steps later;
     the device accepts one step of drift, and never the same step twice)."""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)

@@ -8,6 +8,7 @@ from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticToken
 
 from lowbao.accounts.forms import ReauthenticationForm
+from lowbao.accounts.otp_protection import recovery_code_digest
 from lowbao.accounts.reauth import reauthenticate
 from lowbao.areas.roles import Role
 from lowbao.audit.models import AuditEvent
@@ -93,7 +94,9 @@ def test_a_recovery_code_is_accepted_once_and_audited(township_head):
 
     reauthenticate(user=township_head, password=PASSWORD, otp_token=code)
 
-    assert not StaticToken.objects.filter(token=code).exists()
+    assert not StaticToken.objects.filter(
+        token=recovery_code_digest(township_head.pk, code)
+    ).exists()
     event = AuditEvent.objects.get(action="second_factor.recovery_code_used")
     assert event.changes == {"recovery_codes_left": 9, "for": "reauthentication"}
     assert _refusal(user=township_head, password=PASSWORD, otp_token=code).code == "reauth_otp"

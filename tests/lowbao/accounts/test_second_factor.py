@@ -11,9 +11,9 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from lowbao.accounts.models import User
+from lowbao.accounts.models import EncryptedTOTPDevice, User
+from lowbao.accounts.otp_protection import recovery_code_digest
 from lowbao.accounts.second_factor import (
     role_requires_second_factor,
     second_factor_required_at_login,
@@ -80,7 +80,7 @@ def _actions(user: User) -> list[str]:
     )
 
 
-def _wrong_code(device: TOTPDevice) -> str:
+def _wrong_code(device: EncryptedTOTPDevice) -> str:
     return f"{(int(totp_code(device)) + 500_000) % 1_000_000:06d}"
 
 
@@ -119,7 +119,7 @@ def test_county_officer_without_device_must_enrol_before_any_page(enforced, area
     html = setup.content.decode()
     assert setup.status_code == 200
     assert "为保护群众个人信息，请先绑定手机上的身份验证器" in html
-    device = TOTPDevice.objects.get(user=county_officer, confirmed=False)
+    device = EncryptedTOTPDevice.objects.get(user=county_officer, confirmed=False)
     secret = re.search(r'id="otp-secret">([A-Z2-7 ]+)<', html).group(1)
     assert secret.replace(" ", "") == device.config_url.split("secret=")[1].split("&")[0]
     assert re.search(r'<svg class="qr-code" id="otp-qr-code"[^>]*><path d="M[0-9.,HVMz]+"', html)
@@ -132,7 +132,7 @@ def test_reloading_the_enrolment_page_keeps_the_same_secret(enforced, county_off
     first = client.get(SETUP).content.decode()
     second = client.get(SETUP).content.decode()
 
-    assert TOTPDevice.objects.filter(user=county_officer).count() == 1
+    assert EncryptedTOTPDevice.objects.filter(user=county_officer).count() == 1
     secret = re.compile(r'id="otp-secret">([A-Z2-7 ]+)<')
     assert secret.search(first).group(1) == secret.search(second).group(1)
 
@@ -140,7 +140,7 @@ def test_reloading_the_enrolment_page_keeps_the_same_secret(enforced, county_off
 def test_enrolment_with_the_right_code_shows_ten_recovery_codes_once(enforced, county_officer):
     client = password_login(county_officer)
     client.get(SETUP)
-    device = TOTPDevice.objects.get(user=county_officer)
+    device = EncryptedTOTPDevice.objects.get(user=county_officer)
 
     response = client.post(SETUP, {"token": totp_code(device), "next": "/"})
 
@@ -152,7 +152,7 @@ def test_enrolment_with_the_right_code_shows_ten_recovery_codes_once(enforced, c
     stored = set(
         StaticToken.objects.filter(device__user=county_officer).values_list("token", flat=True)
     )
-    assert stored == {a + b for a, b in codes}
+    assert stored == {recovery_code_digest(county_officer.pk, a + b) for a, b in codes}
     device.refresh_from_db()
     county_officer.refresh_from_db()
     assert device.confirmed is True
@@ -167,7 +167,7 @@ def test_enrolment_with_the_right_code_shows_ten_recovery_codes_once(enforced, c
 def test_enrolment_with_a_wrong_code_is_refused_and_changes_nothing(enforced, county_officer):
     client = password_login(county_officer)
     client.get(SETUP)
-    device = TOTPDevice.objects.get(user=county_officer)
+    device = EncryptedTOTPDevice.objects.get(user=county_officer)
     wrong = _wrong_code(device)
 
     response = client.post(SETUP, {"token": wrong})
@@ -242,7 +242,9 @@ def test_a_recovery_code_works_once_and_is_audited(enforced, county_officer):
 
     assert response["Location"] == "/"
     assert client.get("/").status_code == 200
-    assert not StaticToken.objects.filter(token=code).exists()
+    assert not StaticToken.objects.filter(
+        token=recovery_code_digest(county_officer.pk, code)
+    ).exists()
     event = AuditEvent.objects.get(action="second_factor.recovery_code_used")
     assert event.changes == {"recovery_codes_left": 9}
     again = password_login(county_officer).post(VERIFY, {"token": code})
@@ -371,7 +373,7 @@ def test_enrolled_but_unverified_user_cannot_replace_the_device(enforced, county
     response = client.get(SETUP)
 
     assert response["Location"] == f"{VERIFY}?next=%2F"
-    assert TOTPDevice.objects.filter(user=county_officer).count() == 1
+    assert EncryptedTOTPDevice.objects.filter(user=county_officer).count() == 1
 
 
 def test_verified_user_replaces_the_device_and_old_codes_stop_working(enforced, county_officer):
@@ -379,13 +381,15 @@ def test_verified_user_replaces_the_device_and_old_codes_stop_working(enforced, 
     client = password_login(county_officer)
     client.post(VERIFY, {"token": totp_code(old.device, steps_ahead=1)})
     client.get(SETUP)
-    new_device = TOTPDevice.objects.get(user=county_officer, confirmed=False)
+    new_device = EncryptedTOTPDevice.objects.get(user=county_officer, confirmed=False)
 
     response = client.post(SETUP, {"token": totp_code(new_device)})
 
     assert response.status_code == 200
-    assert list(TOTPDevice.objects.filter(user=county_officer)) == [new_device]
-    assert not StaticToken.objects.filter(token__in=old.recovery_codes).exists()
+    assert list(EncryptedTOTPDevice.objects.filter(user=county_officer)) == [new_device]
+    assert not StaticToken.objects.filter(
+        token__in=[recovery_code_digest(county_officer.pk, code) for code in old.recovery_codes]
+    ).exists()
     event = AuditEvent.objects.filter(action="second_factor.enrol").order_by("-seq").first()
     assert event.changes == {"replaced_device": True, "recovery_codes": 10}
     assert client.get("/").status_code == 200
@@ -400,7 +404,9 @@ def test_regenerating_recovery_codes_voids_the_old_ones_and_is_audited(enforced,
 
     codes = re.findall(r"<li>([a-z2-7]{4})-([a-z2-7]{4})</li>", response.content.decode())
     assert len(codes) == 10
-    assert not StaticToken.objects.filter(token__in=old.recovery_codes).exists()
+    assert not StaticToken.objects.filter(
+        token__in=[recovery_code_digest(county_officer.pk, code) for code in old.recovery_codes]
+    ).exists()
     assert StaticToken.objects.filter(device__user=county_officer).count() == 10
     assert _actions(county_officer)[-1] == "second_factor.recovery_codes_regenerate"
     # The session was verified with a recovery code of the same device: it stays verified.
@@ -423,7 +429,7 @@ def test_anyone_may_enrol_voluntarily_and_is_then_asked_at_login(settings, areas
     client = password_login(user)
     overview = client.get("/accounts/two-factor/").content.decode()
     client.get(SETUP)
-    device = TOTPDevice.objects.get(user=user)
+    device = EncryptedTOTPDevice.objects.get(user=user)
 
     client.post(SETUP, {"token": totp_code(device)})
 

@@ -7,9 +7,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from lowbao.accounts.models import User
+from lowbao.accounts.models import EncryptedTOTPDevice, User
 from lowbao.areas.roles import Role
 from lowbao.audit.models import AuditEvent
 from tests.lowbao.accounts.second_factor_helpers import enrol, password_login, verified_login
@@ -37,7 +36,7 @@ def officer(areas, make_user):
 
 def _devices(user: User) -> tuple[int, int]:
     return (
-        TOTPDevice.objects.filter(user=user).count(),
+        EncryptedTOTPDevice.objects.filter(user=user).count(),
         StaticDevice.objects.filter(user=user).count(),
     )
 

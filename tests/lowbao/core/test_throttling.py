@@ -227,5 +227,6 @@ def test_default_rates_are_the_quality_targets():
         "login": "10/min",
         "import": "30/hour",
         "export": "60/hour",
+        "push": "60/min",
     }
     assert base.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] is base.LOWBAO_THROTTLE_RATES
