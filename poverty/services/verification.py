@@ -19,7 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from cases.choices import ApplicationStatus, AssetKind
@@ -33,7 +33,7 @@ from lowbao.people.models import Person
 from lowbao.people.protection import id_number_blind_index
 from poverty.choices import VerificationItem, VerificationRequestStatus
 from poverty.models import VerificationExplanation, VerificationReport, VerificationRequest
-from poverty.services.disability import disability_link_new_person
+from poverty.services.disability import disability_link_new_person, person_id_chunks
 from poverty.verification_validation import VerificationRow, validate_verification_rows
 
 ZERO = Decimal("0")
@@ -322,6 +322,24 @@ def verification_link_new_person(person: Person) -> int:
     return VerificationReport.objects.filter(
         id_number_hash=person.id_number_hash, person__isnull=True
     ).update(person=person, updated_at=timezone.now())
+
+
+@transaction.atomic(savepoint=False)  # inside the import's transaction: no savepoint round trips
+def verification_link_new_persons(person_ids: Sequence[int]) -> int:
+    """``verification_link_new_person`` for every person an import added to a household: one
+    UPDATE per 20,000 persons. Returns the number of reports linked."""
+    linked = 0
+    for chunk in person_id_chunks(person_ids):
+        linked += VerificationReport.objects.filter(
+            person__isnull=True,
+            id_number_hash__in=Person.objects.filter(pk__in=chunk).values("id_number_hash"),
+        ).update(
+            person_id=Subquery(
+                Person.objects.filter(id_number_hash=OuterRef("id_number_hash")).values("pk")[:1]
+            ),
+            updated_at=timezone.now(),
+        )
+    return linked
 
 
 # --- explanations ---------------------------------------------------------------------------
@@ -807,6 +825,7 @@ def demo_verify_household(application: Application, day: date) -> None:
 
 HOOKS = [
     ("AFTER_PERSON_JOINED", verification_link_new_person),
+    ("AFTER_PERSONS_JOINED", verification_link_new_persons),
     ("APPROVAL_GATES", verification_gate),
     ("AFTER_ACCEPT", verification_link_household),
     ("DEMO_BEFORE_DECISION", demo_verify_household),
