@@ -229,13 +229,19 @@ class ReconciliationItem(BaseModel):
     # Every run rewrites ``last_run`` of every item it finds again. Without an index on it (runs
     # are never deleted, nothing filters items by it) and with free room on the table's pages
     # (fillfactor 50 on PostgreSQL, migration 0005), that rewrite is a heap-only (HOT) update
-    # that touches none of the other indexes (quality.md P5).
+    # that touches none of the other indexes (quality.md P5). No database constraint either:
+    # PostgreSQL checks a foreign key row by row (a locking lookup of the run per item, ~94,000
+    # at the commit of a province run); the only writer is the run's own set-based UPDATE, which
+    # takes the run id from ``recon_scope`` (runs created in that transaction), and runs are
+    # never deleted (PROTECT here; ``test_reconciliation_integrity`` checks no item or finding
+    # points at a missing run).
     last_run = models.ForeignKey(
         ReconciliationRun,
         on_delete=models.PROTECT,
         related_name="+",
         verbose_name="最近发现",
         db_index=False,
+        db_constraint=False,
     )
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -287,13 +293,29 @@ class ReconciliationItem(BaseModel):
 
 
 class ReconciliationFinding(models.Model):
-    """Which run found which item (the run's item list)."""
+    """Which run found which item (the run's item list).
+
+    Written only by the run's set-based ``INSERT … SELECT`` (``reconciliation_sql.write``) from a
+    join of the found rows with the items and the scope's runs of the same transaction, so both
+    ids exist by construction. The foreign keys have no database constraint: PostgreSQL checks
+    them row by row at commit (two locking lookups per finding, ~190,000 for a province run —
+    about 5 s of a 20 s run, quality.md P5). Deletion stays governed by the ORM (CASCADE from the
+    run, PROTECT for the item), and ``test_reconciliation_integrity`` checks for orphans.
+    """
 
     run = models.ForeignKey(
-        ReconciliationRun, on_delete=models.CASCADE, related_name="findings", verbose_name="比对"
+        ReconciliationRun,
+        on_delete=models.CASCADE,
+        related_name="findings",
+        verbose_name="比对",
+        db_constraint=False,
     )
     item = models.ForeignKey(
-        ReconciliationItem, on_delete=models.PROTECT, related_name="findings", verbose_name="问题"
+        ReconciliationItem,
+        on_delete=models.PROTECT,
+        related_name="findings",
+        verbose_name="问题",
+        db_constraint=False,
     )
 
     class Meta:

@@ -48,6 +48,7 @@ from review.selectors import (
     page_persons,
     period_choices,
     persons_by_id,
+    tab_total,
     worklist_counties,
     worklist_townships,
 )
@@ -224,7 +225,7 @@ def worklist_view(request: HttpRequest) -> HttpResponse:
                 for category in TASK_CATEGORIES
             ],
             "all_tab_query": query.querystring(category=""),
-            "tab_total": sum(counts.values()),
+            "tab_total": tab_total(counts),
             "states": [*ItemState.choices, (ALL_STATES, "全部")],
             "townships": list(worklist_townships(actor=actor, county=query.filters.county)),
             "counties": counties if len(counties) > 1 else [],

@@ -378,3 +378,26 @@ def test_the_summary_tab_is_offered_to_county_users_and_above(
     content = login_client(pick_user(user, case_users, recon_users)).get(WORKLIST).content.decode()
 
     assert (reverse("review:reconciliation_summary") in content) is shown
+
+
+def test_tab_counts_stop_at_the_cap_and_say_so(recon, case_users, login_client, monkeypatch):
+    from review import selectors
+
+    actor = case_users.caseworker
+    exact = selectors.item_category_counts(actor=actor, filters=selectors.ItemFilters(state=""))
+    capped = selectors.item_category_counts(
+        actor=actor, filters=selectors.ItemFilters(state=""), cap=1
+    )
+
+    assert sum(c.count for c in exact.values()) == 4
+    assert not any(c.capped for c in exact.values())
+    assert {k: (c.count, c.capped) for k, c in capped.items()} == {
+        k: (min(c.count, 1), c.count > 1) for k, c in exact.items()
+    }
+    monkeypatch.setattr(selectors, "TAB_COUNT_CAP", 0)
+    content = login_client(actor).get(WORKLIST, {"state": "all"}).content.decode()
+    badges = re.findall(
+        r'data-category="[a-z_]+">[^<]*<span class="badge text-bg-light">([^<]+)<', content
+    )
+    assert sorted(badges) == sorted("0+" if c.count else "0" for c in exact.values())
+    assert re.search(r'全部 <span class="badge text-bg-light">([^<]+)<', content).group(1) == "0+"
