@@ -1,5 +1,5 @@
 """``/api/v1/`` endpoints of the review app; each api module owns its urlpatterns."""
 
-from review.api import reconciliation
+from review.api import campaign, reconciliation
 
-urlpatterns = [*reconciliation.urlpatterns]
+urlpatterns = [*reconciliation.urlpatterns, *campaign.urlpatterns]

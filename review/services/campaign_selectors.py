@@ -9,14 +9,15 @@ the signed lists with their hashes, read-only.
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from lowbao.areas.models import Area, AreaLevel
 from lowbao.areas.roles import Perm
-from lowbao.areas.scoping import actor_covers_area, scope_to_actor
+from lowbao.areas.scoping import actor_area_paths, actor_covers_area, scope_to_actor
 from review.models import (
+    ListStatus,
     ReconciliationCategory,
     ReconciliationItem,
     ReviewCampaign,
@@ -313,3 +314,193 @@ def spot_check_rows(check: SpotCheck) -> list[SampleRow]:
         for pk in check.sampled_item_ids
         if pk in items
     ]
+
+
+# --- reads of the API (contracts.md "Data exchange": campaigns, lists, items) ---------------------
+#
+# The same scoping as the pages: campaigns through ``campaign_queryset`` (a township sees its
+# county's campaign through its own list), lists by township, items by village. The facts of a
+# page (progress, current signatures, filings) are read in a fixed number of queries for all of
+# its rows, so a page costs the same for 1 and for 200 rows.
+
+
+def access_review_area_by_code(actor: object, code: str) -> Area:
+    """The area of an ``area`` filter: one the actor covers, or one above the actor's own areas
+    (a township's officer may name their county; scoping still narrows the rows). 404 for an
+    unknown code or an area wholly outside the actor's areas."""
+    area = Area.objects.filter(code=code).first()
+    paths = actor_area_paths(actor, perm=Perm.REVIEW_VIEW)
+    if area is None or not any(
+        area.path.startswith(path) or path.startswith(area.path) for path in paths
+    ):
+        raise Http404("区划不存在或不在您的管辖范围内")
+    return area
+
+
+def _in_or_around(field: str, area: Area) -> Q:
+    """Rows whose ``field`` area lies under ``area`` or contains it: a county code selects all its
+    townships, a village code its township (and its county's campaign)."""
+    ancestors = [code for code in area.path.split("/") if code]
+    return Q(**{f"{field}__path__startswith": area.path}) | Q(**{f"{field}__code__in": ancestors})
+
+
+def campaign_list(
+    *, actor: object, area: Area | None = None, status: str = "", year: int | None = None
+) -> QuerySet[ReviewCampaign]:
+    """Scoped campaigns, with ``county_code`` for the keyset order (year desc, county, id)."""
+    campaigns = campaign_queryset(actor=actor)
+    if area is not None:
+        campaigns = campaigns.filter(_in_or_around("county", area))
+    if status:
+        campaigns = campaigns.filter(status=status)
+    if year is not None:
+        campaigns = campaigns.filter(year=year)
+    return campaigns.annotate(county_code=F("county__code"))
+
+
+def review_list_list(
+    *,
+    actor: object,
+    campaign_id: int | None = None,
+    area: Area | None = None,
+    status: str = "",
+    year: int | None = None,
+) -> QuerySet[ReviewList]:
+    """Scoped township lists, with ``campaign_year`` and ``township_code`` for the keyset order
+    (year desc, township, id)."""
+    lists = scope_to_actor(
+        ReviewList.objects.select_related(
+            "township", "campaign", "campaign__county", "confirmed_by"
+        ),
+        actor=actor,
+        perm=Perm.REVIEW_VIEW,
+        area_field="township",
+    )
+    if campaign_id is not None:
+        lists = lists.filter(campaign_id=campaign_id)
+    if area is not None:
+        lists = lists.filter(_in_or_around("township", area))
+    if status:
+        lists = lists.filter(status=status)
+    if year is not None:
+        lists = lists.filter(campaign__year=year)
+    return lists.annotate(campaign_year=F("campaign__year"), township_code=F("township__code"))
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Households of a list (or of the lists of a campaign the actor sees) and how far they are."""
+
+    households: int = 0
+    visited: int = 0
+    decided: int = 0
+    overdue: int = 0
+    lists: int = 0
+    lists_open: int = 0
+    lists_confirmed: int = 0
+    lists_signed: int = 0
+
+
+_ITEM_COUNTS = {
+    "households": Count("id"),
+    "visited": Count("id", filter=Q(visited_on__isnull=False)),
+    "decided": Count("id", filter=~Q(outcome="")),
+}
+
+
+def _overdue(households: int, decided: int, due_on: date, today: date) -> int:
+    return households - decided if today > due_on else 0
+
+
+def list_progress_by_id(
+    lists: list[ReviewList], *, today: date | None = None
+) -> dict[int, Progress]:
+    """list id → progress of every item of the list (one query for all the lists given)."""
+    today = today or timezone.localdate()
+    due = {row.pk: row.campaign.due_on for row in lists}
+    rows = (
+        ReviewItem.objects.filter(review_list_id__in=due)
+        .order_by()
+        .values("review_list_id")
+        .annotate(**_ITEM_COUNTS)
+    )
+    result = {pk: Progress() for pk in due}
+    for row in rows:
+        pk = row["review_list_id"]
+        result[pk] = Progress(
+            households=row["households"],
+            visited=row["visited"],
+            decided=row["decided"],
+            overdue=_overdue(row["households"], row["decided"], due[pk], today),
+        )
+    return result
+
+
+def campaign_progress_by_id(
+    *, actor: object, campaigns: list[ReviewCampaign], today: date | None = None
+) -> dict[int, Progress]:
+    """campaign id → progress over the lists the actor sees (a township: its own list; the
+    county and above: every list), as on the campaign page. Two queries for all campaigns."""
+    today = today or timezone.localdate()
+    due = {campaign.pk: campaign.due_on for campaign in campaigns}
+    visible = scope_to_actor(
+        ReviewList.objects.filter(campaign_id__in=due),
+        actor=actor,
+        perm=Perm.REVIEW_VIEW,
+        area_field="township",
+    )
+    by_status: dict[int, dict[str, int]] = {pk: {} for pk in due}
+    for row in visible.order_by().values("campaign_id", "status").annotate(n=Count("id")):
+        by_status[row["campaign_id"]][row["status"]] = row["n"]
+    items = {
+        row["campaign_id"]: row
+        for row in ReviewItem.objects.filter(review_list__in=visible.values("pk"))
+        .order_by()
+        .values("campaign_id")
+        .annotate(**_ITEM_COUNTS)
+    }
+    result = {}
+    for pk, due_on in due.items():
+        statuses = by_status[pk]
+        row = items.get(pk, {"households": 0, "visited": 0, "decided": 0})
+        result[pk] = Progress(
+            households=row["households"],
+            visited=row["visited"],
+            decided=row["decided"],
+            overdue=_overdue(row["households"], row["decided"], due_on, today),
+            lists=sum(statuses.values()),
+            lists_open=statuses.get(ListStatus.OPEN, 0),
+            lists_confirmed=statuses.get(ListStatus.CONFIRMED, 0),
+            lists_signed=statuses.get(ListStatus.SIGNED, 0),
+        )
+    return result
+
+
+def current_list_signatures(lists: list[ReviewList]) -> dict[int, ReviewSignature]:
+    """list id → the signature of the list's current round (signed lists only; one query, the
+    frozen rows of the snapshot are not read)."""
+    signatures = ReviewSignature.objects.filter(
+        review_list_id__in=[row.pk for row in lists], round=F("review_list__round")
+    ).order_by("signed_at", "id")
+    return {signature.review_list_id: signature for signature in signatures}
+
+
+def current_county_signatures(
+    *, actor: object, campaigns: list[ReviewCampaign]
+) -> dict[int, ReviewSignature]:
+    """campaign id → the county leader's signature of the current round, for the campaigns whose
+    county the actor covers (a township does not see the county list, as on the page)."""
+    ids = [c.pk for c in campaigns if actor_covers_area(actor, c.county, perm=Perm.REVIEW_VIEW)]
+    signatures = ReviewSignature.objects.filter(
+        campaign_id__in=ids, review_list__isnull=True, round=F("campaign__round")
+    ).order_by("signed_at", "id")
+    return {signature.campaign_id: signature for signature in signatures}
+
+
+def current_filings(campaign_ids: list[int]) -> dict[int, ReviewFiling]:
+    """campaign id → its filing of the current round (one query; a reopening starts a new round,
+    so an earlier filing no longer counts)."""
+    filings = ReviewFiling.objects.filter(
+        campaign_id__in=campaign_ids, round=F("campaign__round")
+    ).select_related("league")
+    return {filing.campaign_id: filing for filing in filings}

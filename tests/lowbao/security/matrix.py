@@ -48,6 +48,9 @@ class Row:
     extra: tuple[tuple[str, str], ...] = ()  # fixed kwargs (e.g. an action name)
     ok: int = 200  # the own-area status for GET
     own_object: bool = True  # False: no object of this kind is built; own → 404 with a reason
+    # The object belongs to the user who made it (export jobs): everyone else, a reader above
+    # included, gets 404.
+    owner_only: bool = False
     query: str = ""  # a query string; ``{county}`` is the own county's code
     data: tuple[tuple[str, str], ...] = ()  # a POST body that passes the input validation
     reason: str = ""
@@ -75,7 +78,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "area": ("code", "township"),
     "village": ("village_code", "township"),
     "user": ("user_id", "township"),
-    # kinds the matrix world does not build (own_object=False on their rows)
+    # built by matrix_objects.build_objects
     "change": ("change_id", "township"),
     "temporary": ("assistance_id", "township"),
     "registry_snapshot": ("snapshot_id", "county"),
@@ -146,35 +149,22 @@ ROWS: dict[str, Row] = {
         Perm.CASE_VIEW, CW, "POST", "household", extra=(("action", "visit"),)
     ),
     "cases:change_list": Row(Perm.CASE_VIEW, CW),
-    "cases:change_detail": Row(
-        Perm.CASE_VIEW, CW, kind="change", own_object=False, reason=NOT_BUILT
-    ),
-    "cases:change_assess": Row(
-        Perm.CASE_VIEW, CW, "POST", "change", own_object=False, reason=NOT_BUILT
-    ),
-    "cases:change_decide": Row(
-        Perm.CHANGE_DECIDE, CA, "POST", "change", own_object=False, reason=NOT_BUILT
-    ),
+    "cases:change_detail": Row(Perm.CASE_VIEW, CW, kind="change"),
+    "cases:change_assess": Row(Perm.CASE_VIEW, CW, "POST", "change"),
+    "cases:change_decide": Row(Perm.CHANGE_DECIDE, CA, "POST", "change"),
     "cases:temporary_list": Row(Perm.CASE_VIEW, CW),
     "cases:temporary_new": Row(Perm.TEMPORARY_APPLY, CW),
-    "cases:temporary_detail": Row(
-        Perm.CASE_VIEW, CW, kind="temporary", own_object=False, reason=NOT_BUILT
-    ),
-    "cases:temporary_decide": Row(
-        Perm.TEMPORARY_APPROVE, TH, "POST", "temporary", own_object=False, reason=NOT_BUILT
-    ),
-    "cases:temporary_paperwork": Row(
-        Perm.TEMPORARY_APPLY, CW, "POST", "temporary", own_object=False, reason=NOT_BUILT
-    ),
+    "cases:temporary_detail": Row(Perm.CASE_VIEW, CW, kind="temporary"),
+    "cases:temporary_decide": Row(Perm.TEMPORARY_APPROVE, TH, "POST", "temporary"),
+    "cases:temporary_paperwork": Row(Perm.TEMPORARY_APPLY, CW, "POST", "temporary"),
     # poverty
     "poverty:registry_household_list": Row(Perm.REGISTRY_VIEW, CW),
     "poverty:card_extract": Row(Perm.REGISTRY_VIEW, CA, query="county={county}"),
     "poverty:registry_household_detail": Row(Perm.REGISTRY_VIEW, CW, kind="registry_household"),
     "poverty:person_overview": Row(Perm.REGISTRY_VIEW, CW, kind="person"),
     "poverty:snapshot_list": Row(Perm.REGISTRY_VIEW, CW),
-    "poverty:snapshot_detail": Row(
-        Perm.REGISTRY_VIEW, CW, kind="registry_snapshot", own_object=False, reason=NOT_BUILT
-    ),
+    # A snapshot is a county's whole export: township roles see households, not snapshots.
+    "poverty:snapshot_detail": Row(Perm.REGISTRY_VIEW, PO, kind="registry_snapshot"),
     "poverty:verification_list": Row(Perm.VERIFICATION_VIEW, CW),
     "poverty:application_verification": Row(Perm.VERIFICATION_VIEW, CW, kind="application"),
     "poverty:application_verification_report": Row(
@@ -187,26 +177,14 @@ ROWS: dict[str, Row] = {
         Perm.VERIFICATION_EXPLAIN, CW, "POST", "application", extra=(("report_id", "999999"),)
     ),
     "poverty:official_list": Row(Perm.OFFICIAL_MANAGE, CA),
-    "poverty:official_relative_new": Row(
-        Perm.OFFICIAL_MANAGE, CA, "POST", "official", own_object=False, reason=NOT_BUILT
-    ),
-    "poverty:official_deactivate": Row(
-        Perm.OFFICIAL_MANAGE, CA, "POST", "official", own_object=False, reason=NOT_BUILT
-    ),
+    "poverty:official_relative_new": Row(Perm.OFFICIAL_MANAGE, CA, "POST", "official"),
+    "poverty:official_deactivate": Row(Perm.OFFICIAL_MANAGE, CA, "POST", "official"),
     "poverty:close_relative_filings": Row(Perm.CASE_VIEW, CW),
     "poverty:survey_list": Row(Perm.REGISTRY_VIEW, CW),
-    "poverty:survey_detail": Row(
-        Perm.REGISTRY_VIEW, CW, kind="survey", own_object=False, reason=NOT_BUILT
-    ),
-    "poverty:survey_export": Row(
-        Perm.REGISTRY_VIEW, CW, kind="survey", own_object=False, reason=NOT_BUILT
-    ),
-    "poverty:survey_item_assess": Row(
-        Perm.REGISTRY_VIEW, CW, "POST", "survey_item", own_object=False, reason=NOT_BUILT
-    ),
-    "poverty:survey_item_start": Row(
-        Perm.REGISTRY_VIEW, CW, "POST", "survey_item", own_object=False, reason=NOT_BUILT
-    ),
+    "poverty:survey_detail": Row(Perm.REGISTRY_VIEW, CW, kind="survey"),
+    "poverty:survey_export": Row(Perm.REGISTRY_VIEW, CW, kind="survey"),
+    "poverty:survey_item_assess": Row(Perm.REGISTRY_VIEW, CW, "POST", "survey_item"),
+    "poverty:survey_item_start": Row(Perm.REGISTRY_VIEW, CW, "POST", "survey_item"),
     "poverty:referral_list": Row(Perm.REGISTRY_VIEW, CW),
     "poverty:referral_propose": Row(Perm.REFERRAL_CREATE, CW, "POST"),
     "poverty:referral_export": Row(Perm.REGISTRY_VIEW, CW),
@@ -216,8 +194,6 @@ ROWS: dict[str, Row] = {
         "POST",
         "referral",
         extra=(("action", "receive"),),
-        own_object=False,
-        reason=NOT_BUILT,
     ),
     "poverty:guarantee_report": Row(Perm.REGISTRY_VIEW, CW),
     "poverty:guarantee_export": Row(Perm.REGISTRY_VIEW, CW),
@@ -239,27 +215,15 @@ ROWS: dict[str, Row] = {
     "campaign:item_act": Row(
         Perm.REVIEW_VIEW, CW, "POST", "review_item", extra=(("action", "visit"),)
     ),
-    "campaign:snapshot_detail": Row(
-        Perm.REVIEW_VIEW, CW, kind="review_snapshot", own_object=False, reason=NOT_BUILT
-    ),
-    "campaign:snapshot_pdf": Row(
-        Perm.EXPORT_RUN, CW, kind="review_snapshot", own_object=False, reason=NOT_BUILT
-    ),
-    "campaign:snapshot_xlsx": Row(
-        Perm.EXPORT_RUN, CW, kind="review_snapshot", own_object=False, reason=NOT_BUILT
-    ),
+    "campaign:snapshot_detail": Row(Perm.REVIEW_VIEW, CW, kind="review_snapshot"),
+    "campaign:snapshot_pdf": Row(Perm.EXPORT_RUN, CW, kind="review_snapshot"),
+    "campaign:snapshot_xlsx": Row(Perm.EXPORT_RUN, CW, kind="review_snapshot"),
     "campaign:filing_list": Row(Perm.REVIEW_VIEW, CW),
     "campaign:spot_check_list": Row(Perm.REVIEW_SPOT_CHECK, RO),
     "campaign:spot_check_draw": Row(Perm.REVIEW_SPOT_CHECK, RO, "POST"),
-    "campaign:spot_check_detail": Row(
-        Perm.REVIEW_SPOT_CHECK, RO, kind="spot_check", own_object=False, reason=NOT_BUILT
-    ),
-    "campaign:spot_check_finding": Row(
-        Perm.REVIEW_SPOT_CHECK, RO, "POST", "spot_check", own_object=False, reason=NOT_BUILT
-    ),
-    "campaign:spot_check_return": Row(
-        Perm.REVIEW_SPOT_CHECK, RO, "POST", "spot_check", own_object=False, reason=NOT_BUILT
-    ),
+    "campaign:spot_check_detail": Row(Perm.REVIEW_SPOT_CHECK, RO, kind="spot_check"),
+    "campaign:spot_check_finding": Row(Perm.REVIEW_SPOT_CHECK, RO, "POST", "spot_check"),
+    "campaign:spot_check_return": Row(Perm.REVIEW_SPOT_CHECK, RO, "POST", "spot_check"),
     # review: dashboard
     "dashboard:home": Row(DASHBOARD_PERM, CA),
     "dashboard:bulletin_xlsx": Row(DASHBOARD_PERM, CA),
@@ -282,26 +246,14 @@ ROWS: dict[str, Row] = {
     # imports / exports
     "imports:upload": Row(Perm.IMPORT_RUN, DA),
     "imports:batch_list": Row(Perm.IMPORT_RUN, DA),
-    "imports:batch_detail": Row(
-        Perm.IMPORT_RUN, DA, kind="import_batch", own_object=False, reason=NOT_BUILT
-    ),
-    "imports:batch_progress": Row(
-        Perm.IMPORT_RUN, DA, kind="import_batch", own_object=False, reason=NOT_BUILT
-    ),
-    "imports:batch_apply": Row(
-        Perm.IMPORT_RUN, DA, "POST", "import_batch", own_object=False, reason=NOT_BUILT
-    ),
-    "imports:batch_recheck": Row(
-        Perm.IMPORT_RUN, DA, "POST", "import_batch", own_object=False, reason=NOT_BUILT
-    ),
-    "imports:error_sheet": Row(
-        Perm.IMPORT_RUN, DA, kind="import_batch", own_object=False, reason=NOT_BUILT
-    ),
+    "imports:batch_detail": Row(Perm.IMPORT_RUN, DA, kind="import_batch"),
+    "imports:batch_progress": Row(Perm.IMPORT_RUN, DA, kind="import_batch"),
+    "imports:batch_apply": Row(Perm.IMPORT_RUN, DA, "POST", "import_batch"),
+    "imports:batch_recheck": Row(Perm.IMPORT_RUN, DA, "POST", "import_batch"),
+    "imports:error_sheet": Row(Perm.IMPORT_RUN, DA, kind="import_batch"),
     "exports:job_list": Row(Perm.EXPORT_RUN, CW),
     "exports:export_new": Row(Perm.EXPORT_RUN, CW, extra=(("kind", "dibao"),)),
-    "exports:job_download": Row(
-        Perm.EXPORT_RUN, CW, kind="export_job", own_object=False, reason=NOT_BUILT
-    ),
+    "exports:job_download": Row(Perm.EXPORT_RUN, CW, kind="export_job", owner_only=True),
     # API /api/v1/
     "area-list": Row(Perm.AREA_VIEW, CW),
     "area-detail": Row(Perm.AREA_VIEW, CW, kind="area"),
@@ -320,6 +272,12 @@ ROWS: dict[str, Row] = {
     ),
     "disability-record-push": Row(Perm.DISABILITY_PUSH, Role.DISABILITY_FEDERATION_SYSTEM, "POST"),
     "poverty-referral-list": Row(Perm.REGISTRY_VIEW, CW),
+    "review-campaign-list": Row(Perm.REVIEW_VIEW, CW),
+    "review-campaign-detail": Row(Perm.REVIEW_VIEW, CW, kind="campaign"),
+    "review-list-list": Row(Perm.REVIEW_VIEW, CW),
+    "review-list-detail": Row(Perm.REVIEW_VIEW, CW, kind="review_list"),
+    "review-list-item-list": Row(Perm.REVIEW_VIEW, CW, kind="review_list"),
+    "review-item-detail": Row(Perm.REVIEW_VIEW, CW, kind="review_item"),
     "reconciliation-run-list": Row(Perm.RECONCILE_VIEW, CA),
     "reconciliation-run-detail": Row(Perm.RECONCILE_VIEW, CA, kind="recon_run_api"),
     "reconciliation-item-list": Row(Perm.RECONCILE_VIEW, CW),
