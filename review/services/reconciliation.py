@@ -19,6 +19,8 @@ Entry points (every caller — web UI, Celery, the command — goes through thes
 - ``reconciliation_run_now`` / ``reconciliation_sweep_run``: the same, synchronously (the
   ``reconcile`` command); a whole sweep is computed in one set-based pass over all its counties.
 - ``reconciliation_report``: the contracts.md JSON of a run.
+- ``reconciliation_runs_requeue``: periodic (beat, ``lowbao/celery.py``): sends the task again
+  for active runs whose message is lost — see below.
 
 Claims and dead workers (quality.md R3). Tasks are ``acks_late`` and rejected when their worker is
 lost, so a killed worker's message comes back. On PostgreSQL the executor holds a session advisory
@@ -28,6 +30,17 @@ again (``attempts`` + 1) — and a live one is never run twice. SQLite has no su
 run is re-claimable when its progress has not moved for ``LOWBAO_RECONCILIATION_STALE_SECONDS``
 (default 600). A request for a county whose active run is dead fails that run and starts anew.
 
+Lost messages. A broker restarted without persistence loses the queued and unacknowledged
+messages; and a killed executor's PostgreSQL session may outlive its process for a while (it ends
+when PostgreSQL notices the closed client socket: the executor sets
+``client_connection_check_interval`` so a long statement notices too), so a redelivered message
+can find the run still locked — the task then retries later rather than dropping it. Whatever
+still slips through, ``reconciliation_runs_requeue`` (beat) picks up: an active run that nothing
+touched for ``LOWBAO_RECONCILIATION_REQUEUE_AFTER_SECONDS`` (default 900) and whose lock is free
+(QUEUED: its message may be gone; RUNNING: its executor is dead) is claimed by a conditional
+update of ``updated_at``, audited, and its task sent again after commit. A message that was not
+lost after all only makes a duplicate delivery, which the claim turns into a no-op.
+
 Carry-over (R2): items are keyed by (county, category, key); see ``Computation.write`` for the
 state rules. A resolved item found again **stays resolved** and gets a ``found_again`` event: the
 township's decision stands while the data shows the same finding, and the history shows it was
@@ -35,8 +48,11 @@ seen again. Items not found any more become ``closed_by_data`` (resolved ones to
 them, when and the note stay); found again later, they reopen as 待处理.
 
 Settings (all optional): ``LOWBAO_RECONCILIATION_WORK_MEM`` (PostgreSQL ``work_mem`` of the run's
-session, default ``256MB``), ``LOWBAO_RECONCILIATION_STALE_SECONDS``, and — for tests that kill a
-worker mid-run only — ``LOWBAO_RECONCILIATION_TEST_PAUSE_SECONDS`` (a sleep after each step).
+session, default ``256MB``), ``LOWBAO_RECONCILIATION_STALE_SECONDS``,
+``LOWBAO_RECONCILIATION_REQUEUE_AFTER_SECONDS``, ``LOWBAO_RECONCILIATION_REQUEUE_INTERVAL_SECONDS``
+(how often beat runs the requeue, default 300), ``LOWBAO_RECONCILIATION_BUSY_RETRY_SECONDS``
+(``review.tasks``), and — for tests that kill a worker mid-run only —
+``LOWBAO_RECONCILIATION_TEST_PAUSE_SECONDS`` (a sleep after each step).
 
 Beat schedule: ``review/migrations/0004_reconciliation_beat_schedule.py`` creates the periodic
 task ``review.tasks.reconciliation_sweep_task`` (1 January and 1 July, 02:00 Asia/Shanghai) in
@@ -58,7 +74,7 @@ from celery import group
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from cases.models import Household
@@ -93,6 +109,7 @@ __all__ = [
     "reconciliation_run_execute",
     "reconciliation_run_now",
     "reconciliation_runs_execute",
+    "reconciliation_runs_requeue",
     "reconciliation_sweep_run",
     "reconciliation_sweep_start",
 ]
@@ -102,6 +119,15 @@ SYSTEM_LABEL = "system:reconciliation"
 LOCK_SPACE = 0x52434E  # "RCN"
 DEFAULT_WORK_MEM = "256MB"
 DEFAULT_STALE_SECONDS = 600
+DEFAULT_REQUEUE_AFTER_SECONDS = 900
+# how soon the PostgreSQL session of a killed executor notices, mid-statement, that its client is
+# gone (and so releases the run's advisory lock); PostgreSQL 14 and later
+CLIENT_CHECK_INTERVAL = "5s"
+# the run's step once ``reconciliation_runs_requeue`` sent its task again
+REQUEUED_STEP = {
+    RunStatus.QUEUED: "重新排队（任务消息丢失，已补发）",
+    RunStatus.RUNNING: "等待重新执行（上次执行中断，已补发）",
+}
 ABANDONED_MESSAGE = "比对中断（执行进程已退出），已由新的比对取代"
 TIMEOUT_MESSAGE = "比对超时，未写入任何比对结果；请稍后重试，仍超时请联系系统管理员"
 FINISHED_STEP = "完成"
@@ -451,6 +477,68 @@ def reconciliation_sweep_start(
     return sweep
 
 
+def _requeue_after_seconds() -> int:
+    return int(
+        getattr(
+            settings, "LOWBAO_RECONCILIATION_REQUEUE_AFTER_SECONDS", DEFAULT_REQUEUE_AFTER_SECONDS
+        )
+    )
+
+
+def reconciliation_runs_requeue() -> list[int]:
+    """Send the task again for the active runs whose message is lost (beat, every few
+    minutes); returns their ids. A run qualifies when nothing touched it for
+    ``LOWBAO_RECONCILIATION_REQUEUE_AFTER_SECONDS`` and no session holds its advisory lock (on
+    SQLite, a RUNNING run must also be stale). Claimed under the lock by a conditional update of
+    ``updated_at``, so concurrent requeues (two beats, two nodes) send each run once; audited;
+    the tasks are sent after commit, once the locks are released."""
+    now = timezone.now()
+    queued_before = now - timedelta(seconds=_requeue_after_seconds())
+    running_before = queued_before
+    if not _postgres():
+        running_before = min(queued_before, now - timedelta(seconds=_stale_seconds()))
+    before = {RunStatus.QUEUED: queued_before, RunStatus.RUNNING: running_before}
+    candidates = list(
+        ReconciliationRun.objects.filter(
+            Q(status=RunStatus.QUEUED, updated_at__lt=queued_before)
+            | Q(status=RunStatus.RUNNING, updated_at__lt=running_before)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    locked = _try_lock(candidates)
+    requeued: list[int] = []
+    try:
+        with transaction.atomic():
+            runs = ReconciliationRun.objects.filter(
+                pk__in=locked, status__in=ACTIVE_RUN_STATUSES
+            ).select_related("county")
+            for run in runs.order_by("pk"):
+                if not ReconciliationRun.objects.filter(
+                    pk=run.pk, status=run.status, updated_at__lt=before[run.status]
+                ).update(step=REQUEUED_STEP[run.status], updated_at=now):
+                    continue
+                requeued.append(run.pk)
+                record(
+                    actor=None,
+                    actor_label=SYSTEM_LABEL,
+                    action="reconciliation.run_requeue",
+                    obj=run,
+                    area=run.county,
+                    changes={
+                        "status": run.status,
+                        "attempts": run.attempts,
+                        "idle_since": run.updated_at,
+                    },
+                )
+    finally:
+        _unlock(locked)
+    if requeued:
+        logger.warning("reconciliation runs %s: task sent again (message lost)", requeued)
+        transaction.on_commit(partial(_enqueue, requeued))
+    return requeued
+
+
 def reconciliation_sweep_run(
     *, actor: object, as_of: date | None = None, trigger: str
 ) -> tuple[ReconciliationSweep, list[ReconciliationRun]]:
@@ -563,6 +651,11 @@ def _execute(runs: list[ReconciliationRun]) -> None:
                 cursor.execute("SELECT set_config('work_mem', %s, false)", [work_mem])
                 # the temporary tables are analysed for the planner; a small sample will do
                 cursor.execute("SELECT set_config('default_statistics_target', '10', false)")
+                if connection.pg_version >= 140000:
+                    cursor.execute(
+                        "SELECT set_config('client_connection_check_interval', %s, false)",
+                        [CLIENT_CHECK_INTERVAL],
+                    )
         results = computation.compute()
         _progress(runs, len(STEPS) - 1)
         now = timezone.now()
@@ -581,6 +674,8 @@ def _cleanup() -> None:
                 with connection.cursor() as cursor:
                     cursor.execute("RESET work_mem")
                     cursor.execute("RESET default_statistics_target")
+                    if connection.pg_version >= 140000:
+                        cursor.execute("RESET client_connection_check_interval")
     except DatabaseError:  # a broken connection takes its temporary tables with it
         logger.warning("reconciliation: could not drop the temporary tables")
 

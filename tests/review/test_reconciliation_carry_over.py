@@ -6,9 +6,7 @@ from datetime import date
 import pytest
 from django.utils import timezone
 
-from cases.choices import Programme
 from poverty.choices import PovertyAttribute as A
-from poverty.choices import PovertyStatus as S
 from review.models import (
     ItemEvent,
     ItemState,
@@ -58,25 +56,6 @@ def events(item: ReconciliationItem) -> list[tuple]:
     return list(
         item.events.order_by("at", "id").values_list("action", "state_from", "state_to", "run_id")
     )
-
-
-@pytest.fixture
-def findings_world(ledgers):
-    """One finding of nearly every category in the county, and one in the sibling county."""
-    a, b, c, d = (ledgers.person() for _ in range(4))
-    ledgers.dibao(a, b, amount="460.00")
-    ledgers.registry(a, b, c, attribute=A.GENERAL, amount="300.00", status=S.OUT)
-    ledgers.registry((ledgers.person(), "lost"), attribute=A.DIBAO, income="3000.00")
-    ledgers.dibao(ledgers.person(), income="100.00")
-    ledgers.dibao(d, programme=Programme.TEKUN)
-    ledgers.dibao(d)
-    e, f = ledgers.person(), ledgers.person()
-    ledgers.dibao(e, f)
-    ledgers.registry(e)
-    ledgers.registry(f)
-    ledgers.pair()
-    ledgers.dibao(ledgers.person(), income="10.00", village=ledgers.areas.other_county_village)
-    return ledgers
 
 
 def test_a_second_run_for_the_same_county_and_date_gives_the_same_items(findings_world):

@@ -8,7 +8,7 @@ import pytest
 from django.db.models import ProtectedError
 
 from review.models import ReconciliationFinding, ReconciliationItem, ReconciliationRun
-from tests.review.test_reconciliation_carry_over import findings_world, reconcile  # noqa: F401
+from tests.review.test_reconciliation_carry_over import reconcile
 
 pytestmark = pytest.mark.django_db
 

@@ -13,26 +13,15 @@ database of its own that the tests empty). Skipped otherwise; CI has both.
 """
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import tempfile
-import time
-import warnings
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import redis
-from celery.exceptions import AlwaysEagerIgnored
 from django.apps import apps as django_apps
-from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from lowbao.celery import app as celery_app
 from poverty.choices import PovertyAttribute as A
 from poverty.choices import PovertyStatus as S
 from review.models import (
@@ -47,60 +36,23 @@ from review.models import (
 from review.services.reconciliation import reconciliation_request, reconciliation_run_now
 from review.tasks import reconciliation_run_task
 from tests.fixtures.reconciliation import AS_OF
+from tests.review.worker_harness import (
+    REDIS_URL,
+    RUN_SECONDS,
+    STARTUP_SECONDS,
+    Process,
+    send_run_task,
+    skip_reason,
+    started_processes,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("LOWBAO_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
-STARTUP_SECONDS = 60
-RUN_SECONDS = 90
-
-# Starts the project's Celery app the way ``celery -A lowbao worker|beat`` does, after two
-# test-only overrides: tasks are sent to the broker (test settings make Celery eager), and the
-# reconciliation pauses after each step so a test can kill the worker mid-run.
-LAUNCHER = """
-import sys
-from django.conf import settings
-role, pause, visibility, name = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
-settings.CELERY_TASK_ALWAYS_EAGER = False
-settings.LOWBAO_RECONCILIATION_TEST_PAUSE_SECONDS = pause
-import django
-django.setup()
-from lowbao.celery import app
-app.conf.task_always_eager = False
-app.conf.broker_transport_options = {
-    "visibility_timeout": visibility,
-    "unacked_restore_interval": 1,
-    "unacked_restore_throttle": 1,
-}
-if role == "worker":
-    app.worker_main([
-        "worker", "--loglevel=INFO", "--concurrency=1", "--pool=prefork", "-n", name + "@%h",
-        "--without-gossip", "--without-mingle", "--without-heartbeat",
-    ])
-else:
-    app.start([
-        "beat", "--loglevel=INFO", "--scheduler=django_celery_beat.schedulers:DatabaseScheduler",
-        "--max-interval=1",
-    ])
-"""
-
-
-def _skip_reason() -> str:
-    if connection.vendor != "postgresql":
-        return (
-            "needs PostgreSQL: set DATABASE_URL=postgres://… (the worker needs a shared database)"
-        )
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        return f"Redis at {REDIS_URL} is not reachable ({exc})"
-    return ""
 
 
 @pytest.fixture
 def broker() -> Iterator[redis.Redis]:
-    reason = _skip_reason()
+    reason = skip_reason()
     if reason:
         pytest.skip(reason)
     client = redis.Redis.from_url(REDIS_URL)
@@ -109,109 +61,10 @@ def broker() -> Iterator[redis.Redis]:
     client.flushdb()
 
 
-def _database_url() -> str:
-    settings = connection.settings_dict
-    auth = settings["USER"] or ""
-    if settings["PASSWORD"]:
-        auth += f":{settings['PASSWORD']}"
-    host = settings["HOST"] or "127.0.0.1"
-    port = settings["PORT"] or 5432
-    return f"postgres://{auth}@{host}:{port}/{settings['NAME']}"
-
-
-def _parent_pid(stat: Path) -> int | None:
-    try:
-        text = stat.read_text()
-    except OSError:  # the process ended meanwhile
-        return None
-    return int(text.rsplit(")", 1)[1].split()[1])
-
-
-class Process:
-    """A worker or beat process of ours (its own process group, so a kill takes its children)."""
-
-    def __init__(self, role: str, *, pause: float = 0.0, visibility: float = 3600) -> None:
-        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
-            prefix=f"recon-{role}-", suffix=".log", delete=False
-        )
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "lowbao.settings.test",
-            "DATABASE_URL": _database_url(),
-            "CELERY_BROKER_URL": REDIS_URL,
-        }
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                LAUNCHER,
-                role,
-                str(pause),
-                str(visibility),
-                f"recon-{role}-{time.monotonic_ns()}",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def output(self) -> str:
-        return Path(self.log.name).read_text(errors="replace")[-4000:]
-
-    def wait_ready(self) -> None:
-        wait_for(lambda: "ready." in self.output(), STARTUP_SECONDS, "worker startup", self)
-
-    def kill_pool_processes(self) -> None:
-        """SIGKILL the worker's pool processes only (the main process lives on)."""
-        children = [
-            int(stat.parts[2])
-            for stat in Path("/proc").glob("[0-9]*/stat")
-            if _parent_pid(stat) == self.process.pid
-        ]
-        assert children, "the worker has no pool process"
-        for pid in children:
-            os.kill(pid, signal.SIGKILL)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.log.close()
-        Path(self.log.name).unlink(missing_ok=True)
-
-
 @pytest.fixture
 def processes() -> Iterator[Callable[..., Process]]:
-    started: list[Process] = []
-
-    def start(role: str, **options: float) -> Process:
-        process = Process(role, **options)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        process.stop()
-
-
-def wait_for(condition: Callable[[], object], seconds: float, what: str, *logs: Process) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    tails = "\n\n".join(process.output() for process in logs)
-    pytest.fail(f"timed out after {seconds}s waiting for {what}\n{tails}")
+    with started_processes() as start:
+        yield start
 
 
 @pytest.fixture
@@ -232,18 +85,7 @@ def county_ledgers(broker, ledgers):
 @pytest.fixture
 def sent_to_redis(monkeypatch, broker) -> None:
     """The pytest process is eager (test settings): send its enqueues to Redis instead."""
-
-    def send(run_id: int) -> None:
-        with (
-            warnings.catch_warnings(),
-            celery_app.connection_for_write(REDIS_URL) as broker_connection,
-        ):
-            warnings.simplefilter("ignore", AlwaysEagerIgnored)
-            celery_app.send_task(
-                reconciliation_run_task.name, args=[run_id], connection=broker_connection
-            )
-
-    monkeypatch.setattr(reconciliation_run_task, "delay", send)
+    monkeypatch.setattr(reconciliation_run_task, "delay", send_run_task)
 
 
 def item_keys(run: ReconciliationRun) -> set[tuple[int, str, str]]:
