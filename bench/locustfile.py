@@ -1,12 +1,16 @@
 """P8 load scenario (quality.md P8): staff of several roles working at the same time.
 
 Each simulated user logs in (the login form, with CSRF) as one of the bench accounts listed in the
-plan written by ``bench/bench_load.py`` (``LOWBAO_LOCUST_PLAN``), then, with think time 1–3 s:
+plan written by ``bench/bench_load.py`` (``LOWBAO_LOCUST_PLAN``), then works with a think time of
+5–15 s between requests (a caseworker reads a page or fills in a form before the next click; 100
+such users send about 10 requests per second):
 
 - 80% reads: household list (page 1 and the next page by its keyset link), a household detail,
-  the registry list, the reconciliation worklist, the households API list;
-- 20% writes: means-test trial calculations (``POST /api/v1/means-test/``) for a village of the
-  user's township.
+  the registry list, the reconciliation worklist, the households API list, means-test trial
+  calculations (``POST /api/v1/means-test/``, computed, nothing stored);
+- 20% writes: resolving a reconciliation item of the township (核实无误, with a note) and opening
+  it again — each an audited change (item, history event, audit chain). Every user works its own
+  share of the township's open items, so no two users act on one item.
 
 Run by ``bench/bench_load.py``; by hand: ``locust -f bench/locustfile.py --host http://127.0.0.1:8765``.
 """
@@ -21,14 +25,19 @@ from locust import HttpUser, between, task
 
 PLAN = json.loads(open(os.environ["LOWBAO_LOCUST_PLAN"], encoding="utf-8").read())  # noqa: SIM115
 _accounts = itertools.cycle(PLAN["accounts"])
+_slots: dict[str, itertools.count] = {}
+SLOTS = 16  # users per account that get items of their own (100 users over ~11 accounts)
+LOAD_NOTE = "压测：核实无误"  # bench_load.py opens items left with this note again
 NEXT_LINK = re.compile(r'href="\?([^"]*after=[^"]*)" rel="next"')
 
 
 class StaffUser(HttpUser):
-    wait_time = between(1, 3)
+    wait_time = between(5, 15)
 
     def on_start(self) -> None:
         self.account = next(_accounts)
+        slot = next(_slots.setdefault(self.account["username"], itertools.count())) % SLOTS
+        self.items = dict.fromkeys(self.account["items"][slot::SLOTS], False)
         self.client.get("/accounts/login/", name="login form")
         token = self.client.cookies.get("csrftoken", "")
         with self.client.post(
@@ -62,7 +71,7 @@ class StaffUser(HttpUser):
             query = match.group(1).replace("&amp;", "&")
             self.client.get(f"/cases/households/?{query}", name="/cases/households/?after=…")
 
-    @task(4)
+    @task(3)
     def household_detail(self) -> None:
         household_id = random.choice(self.account["households"])
         self.client.get(f"/cases/households/{household_id}/", name="/cases/households/<id>/")
@@ -71,7 +80,7 @@ class StaffUser(HttpUser):
     def registry_list(self) -> None:
         self.client.get("/poverty/registry/", name="/poverty/registry/")
 
-    @task(3)
+    @task(2)
     def worklist(self) -> None:
         self.client.get("/review/reconciliation/worklist/", name="/review/reconciliation/worklist/")
 
@@ -79,9 +88,7 @@ class StaffUser(HttpUser):
     def households_api(self) -> None:
         self.client.get("/api/v1/households/", name="/api/v1/households/")
 
-    # --- writes (4 of 20) -------------------------------------------------------------------
-
-    @task(4)
+    @task(2)
     def means_test(self) -> None:
         body = {
             "area": self.account["village"],
@@ -106,3 +113,38 @@ class StaffUser(HttpUser):
             headers=self._csrf(),
             name="POST /api/v1/means-test/",
         )
+
+    # --- writes (4 of 20) -------------------------------------------------------------------
+
+    @task(4)
+    def resolve_or_reopen(self) -> None:
+        if not self.items:  # the county officer reads only
+            self.household_list()
+            return
+        item_id = random.choice(list(self.items))
+        resolved = self.items[item_id]
+        if resolved:
+            url, data, name = (
+                f"/review/reconciliation/items/{item_id}/reopen/",
+                {"reopen-note": "压测：重新打开"},
+                "POST /review/reconciliation/items/<id>/reopen/",
+            )
+        else:
+            url, data, name = (
+                f"/review/reconciliation/items/{item_id}/resolve/",
+                {"state": "verified", "note": LOAD_NOTE},
+                "POST /review/reconciliation/items/<id>/resolve/",
+            )
+        data["csrfmiddlewaretoken"] = self.client.cookies.get("csrftoken", "")
+        with self.client.post(
+            url,
+            data=data,
+            headers={"Referer": self.host + url},
+            name=name,
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
+            if response.status_code == 302:
+                self.items[item_id] = not resolved
+            else:
+                response.failure(f"{name} answered {response.status_code}")
