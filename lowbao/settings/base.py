@@ -112,9 +112,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 
-# Sessions: idle timeout via SESSION_COOKIE_AGE + save on every request; absolute cap in middleware.
+# Sessions: idle timeout via SESSION_COOKIE_AGE, renewed by SessionLifetimeMiddleware at most
+# once per SESSION_RENEW_SECONDS of activity (not a database write per page); absolute cap there.
 SESSION_COOKIE_AGE = env.int("LOWBAO_SESSION_IDLE_SECONDS", default=15 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_RENEW_SECONDS = 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_ABSOLUTE_SECONDS = env.int("LOWBAO_SESSION_ABSOLUTE_SECONDS", default=12 * 3600)
 SESSION_COOKIE_HTTPONLY = True

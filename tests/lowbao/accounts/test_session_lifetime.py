@@ -33,10 +33,13 @@ def test_a_session_idle_for_fifteen_minutes_is_over(areas, make_user):
     assert response["Location"] == "/accounts/login/?next=/"
 
 
-def test_every_request_pushes_the_idle_deadline_fifteen_minutes_ahead(areas, make_user):
+def test_a_request_after_inactivity_pushes_the_idle_deadline_fifteen_minutes_ahead(areas, make_user):
     client = password_login(make_user(role=Role.TOWNSHIP_CASEWORKER, area=areas.township))
     client.get("/")
     # Ten minutes of inactivity: five minutes are left.
+    session = client.session
+    session["lowbao_session_renewed"] -= 600
+    session.save()
     Session.objects.filter(pk=_session_row(client).pk).update(
         expire_date=timezone.now() + timedelta(minutes=5)
     )
@@ -56,3 +59,35 @@ def test_the_session_cookie_ends_with_the_browser(areas, make_user):
     assert cookie["expires"] == ""
     assert cookie["max-age"] == ""
     assert cookie["httponly"] is True
+
+
+def test_requests_within_a_minute_of_the_last_renewal_write_nothing(areas, make_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = password_login(make_user(role=Role.TOWNSHIP_CASEWORKER, area=areas.township))
+    client.get("/")  # renews
+    before = _session_row(client).expire_date
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/").status_code == 200
+
+    writes = [q["sql"] for q in queries if q["sql"].startswith(("UPDATE", "INSERT"))]
+    assert [sql for sql in writes if "django_session" in sql] == []
+    assert _session_row(client).expire_date == before
+
+
+def test_a_request_a_minute_after_the_last_renewal_renews(areas, make_user):
+    client = password_login(make_user(role=Role.TOWNSHIP_CASEWORKER, area=areas.township))
+    client.get("/")
+    session = client.session
+    session["lowbao_session_renewed"] -= 60
+    session.save()
+    Session.objects.filter(pk=_session_row(client).pk).update(
+        expire_date=timezone.now() + timedelta(minutes=14)
+    )
+
+    assert client.get("/").status_code == 200
+
+    remaining = _session_row(client).expire_date - timezone.now()
+    assert timedelta(minutes=14, seconds=50) < remaining <= timedelta(minutes=15)
