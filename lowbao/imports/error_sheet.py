@@ -14,13 +14,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
-from django.conf import settings
 from openpyxl import Workbook
 
 from cases.exports import text_cell
 from lowbao.imports import readers
 from lowbao.imports.kinds import ImportOptions, get_kind
 from lowbao.imports.models import ImportBatch, ImportRow
+from lowbao.imports.pipeline import open_stored
 from lowbao.imports.safety import UnreadableFile
 from lowbao.imports.selectors import batch_file_problems
 
@@ -41,14 +41,15 @@ def describe(problem: dict[str, Any], level: str) -> str:
 
 def _file_headers(batch: ImportBatch) -> list[str] | None:
     """The columns of the stored file as the pipeline read them (canonical names for the
-    ledger's columns, header text for the others), in the file's order."""
+    ledger's columns, header text for the others), in the file's order. The file is read
+    decrypted in memory; ``None`` when it is gone (purged) or cannot be read."""
     spec = get_kind(batch.kind)
     if spec is None or not batch.file:
         return None
-    path = Path(settings.MEDIA_ROOT) / batch.file
     try:
         with readers.open_table(
-            path,
+            open_stored(batch),
+            name=Path(batch.file).name,
             sheet=ImportOptions.from_json(batch.options).sheet,
             required_headers=spec.required_headers,
             aliases=spec.aliases,

@@ -10,12 +10,18 @@ big ones (``LOWBAO_IMPORT_SYNC_MAX_BYTES``).
 - **Apply** needs a preview (the admin saw what will change). The pipeline's apply claims the
   batch by its own conditional update and refuses an applied batch (409); this module never
   decides that.
+- **Dead workers.** A batch left PARSING by a killed worker (its claim stale, see
+  ``pipeline.claim_is_stale``) can be checked again, and a queued job older than the stale limit
+  with no live claim behind it no longer blocks a new one. A redelivered parse that finds the
+  batch still claimed raises ``ClaimBusy``: its task retries once the claim would be stale, and
+  then takes over only that claim (``take_over``), so a batch parsed meanwhile is left alone.
 """
 
+import io
 import logging
 import re
-import tempfile
 import zipfile
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -26,6 +32,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -34,7 +41,15 @@ from lowbao.audit.services import record
 from lowbao.core.errors import DomainError
 from lowbao.imports.kinds import ImportOptions
 from lowbao.imports.models import ImportBatch, ImportStatus, QueuedJob
-from lowbao.imports.pipeline import import_batch_apply, import_batch_create, import_batch_parse
+from lowbao.imports.pipeline import (
+    claim_is_stale,
+    claim_wait_seconds,
+    import_batch_apply,
+    import_batch_create,
+    import_batch_parse,
+    open_stored,
+    stale_seconds,
+)
 from lowbao.imports.preview import import_batch_preview
 from lowbao.imports.tasks import import_batch_apply_task, import_batch_parse_task
 
@@ -53,7 +68,6 @@ APPLY_DONE_OR_RUNNING = (ImportStatus.APPLYING, ImportStatus.APPLIED)
 APPLY_FAILED_MESSAGE = (
     "写入时发生系统错误，未写入任何数据；请点击“重新校验”后再试，仍失败请联系系统管理员"
 )
-SAFE_SUFFIX = re.compile(r"\.[a-z0-9]{1,8}")
 ESTIMATE_SAMPLE_BYTES = 1024 * 1024
 DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"(?:[A-Z]+\d+:)?[A-Z]+(\d+)\"")
 ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>]")
@@ -64,6 +78,17 @@ class JobErrorCode:
     JOB_QUEUED = "import_job_queued"
     NOT_REVIEWED = "import_not_reviewed"
     NOT_CHECKABLE = "import_not_checkable"
+
+
+class ClaimBusy(Exception):
+    """The batch is being parsed under a claim that is not stale yet (a redelivered message
+    while its first worker may still run): retry after ``wait_seconds``, taking over ``token``
+    only."""
+
+    def __init__(self, wait_seconds: float, token: str) -> None:
+        super().__init__(f"claimed, stale in {wait_seconds:.0f}s")
+        self.wait_seconds = wait_seconds
+        self.token = token
 
 
 def sync_max_bytes() -> int:
@@ -77,6 +102,32 @@ def runs_in_background(batch: ImportBatch) -> bool:
 def batch_was_refused(batch: ImportBatch) -> bool:
     """The safety check refused the file: nothing was stored, there is nothing to check."""
     return batch.status == ImportStatus.REJECTED and bool(batch.error_code) and not batch.file
+
+
+def is_checkable(batch: ImportBatch) -> bool:
+    """Its status lets the pipeline parse it again (a batch left PARSING by a dead worker too)."""
+    return batch.status in CHECKABLE or (
+        batch.status == ImportStatus.PARSING and claim_is_stale(batch)
+    )
+
+
+def _abandoned_queue_cutoff() -> Any:
+    return timezone.now() - timedelta(seconds=stale_seconds())
+
+
+def queued_job_is_live(batch: ImportBatch) -> bool:
+    """A job is queued for the batch and may still run: queued within the stale limit, or its
+    batch is under a live claim. A queued job older than that whose worker died (the batch
+    stale or never claimed) no longer blocks the batch."""
+    if not batch.queued_job:
+        return False
+    if batch.status in (ImportStatus.PARSING, ImportStatus.APPLYING):
+        return not claim_is_stale(batch)
+    return batch.queued_at is None or batch.queued_at >= _abandoned_queue_cutoff()
+
+
+def _queue_free() -> Q:
+    return Q(queued_job=QueuedJob.NONE) | Q(queued_at__lt=_abandoned_queue_cutoff())
 
 
 # --- upload and check ----------------------------------------------------------------------------
@@ -98,15 +149,12 @@ def import_batch_upload(
     once); a batch being parsed or applied is left alone.
     """
     name = Path(upload.name or "").name or "upload"
-    suffix = Path(name).suffix.lower()
-    with tempfile.TemporaryDirectory(prefix="lowbao-upload-") as directory:
-        path = Path(directory) / ("upload" + (suffix if SAFE_SUFFIX.fullmatch(suffix) else ""))
-        with path.open("wb") as stream:
-            for chunk in upload.chunks():
-                stream.write(chunk)
-        batch = import_batch_create(
-            actor=actor, kind=kind, path=path, county=county, options=options, original_name=name
-        )
+    # The upload is read where Django holds it (memory, or its own temporary file for a big
+    # one) and stored encrypted: no further plain copy is written.
+    upload.seek(0)
+    batch = import_batch_create(
+        actor=actor, kind=kind, path=upload.file, county=county, options=options, original_name=name
+    )
     record(
         actor=actor,
         action="import.upload",
@@ -123,7 +171,7 @@ def import_batch_upload(
             **options.as_json(),
         },
     )
-    if batch_was_refused(batch) or batch.status not in CHECKABLE or batch.queued_job:
+    if batch_was_refused(batch) or not is_checkable(batch) or queued_job_is_live(batch):
         return batch
     return import_batch_check(actor=actor, batch=batch)
 
@@ -131,13 +179,13 @@ def import_batch_upload(
 def import_batch_check(*, actor: Any, batch: ImportBatch) -> ImportBatch:
     """Parse the batch's file against today's data and compute the preview: now for a small
     file, in Celery for a big one (then the batch is returned with ``queued_job`` set)."""
-    if batch.queued_job:
+    if queued_job_is_live(batch):
         raise DomainError(
             code=JobErrorCode.JOB_QUEUED,
             message=f"该批次已有{batch.get_queued_job_display()}任务在排队，请稍候",
             status=409,
         )
-    if batch.status not in CHECKABLE or batch_was_refused(batch):
+    if not is_checkable(batch) or batch_was_refused(batch):
         raise DomainError(
             code=JobErrorCode.NOT_CHECKABLE,
             message=f"该批次当前状态为“{batch.get_status_display()}”，不能重新校验",
@@ -145,15 +193,22 @@ def import_batch_check(*, actor: Any, batch: ImportBatch) -> ImportBatch:
         )
     if not runs_in_background(batch):
         return import_batch_prepare(actor=actor, batch=batch)
-    claimed = ImportBatch.objects.filter(
-        pk=batch.pk, status__in=CHECKABLE, queued_job=QueuedJob.NONE
-    ).update(
-        queued_job=QueuedJob.PARSE,
-        queued_at=timezone.now(),
-        job_message="",
-        preview={},
-        rows_read=0,
-        rows_total_estimate=estimate_rows(batch),
+    if batch.status == ImportStatus.PARSING:  # a dead worker's claim (is_checkable): that one
+        checkable = Q(status=ImportStatus.PARSING, claim_token=batch.claim_token)
+    else:
+        checkable = Q(status__in=CHECKABLE)
+    claimed = (
+        ImportBatch.objects.filter(pk=batch.pk)
+        .filter(checkable)
+        .filter(_queue_free())
+        .update(
+            queued_job=QueuedJob.PARSE,
+            queued_at=timezone.now(),
+            job_message="",
+            preview={},
+            rows_read=0,
+            rows_total_estimate=estimate_rows(batch),
+        )
     )
     if claimed:
         transaction.on_commit(partial(import_batch_parse_task.delay, batch.pk))
@@ -161,15 +216,15 @@ def import_batch_check(*, actor: Any, batch: ImportBatch) -> ImportBatch:
     return batch
 
 
-def import_batch_prepare(*, actor: Any, batch: ImportBatch) -> ImportBatch:
+def import_batch_prepare(*, actor: Any, batch: ImportBatch, take_over: str = "") -> ImportBatch:
     """Parse (pipeline) and, if the file can be applied, store the preview. Clears the queued
     parse when done, whatever happened."""
     try:
         if ImportBatch.objects.filter(pk=batch.pk, status__in=CHECKABLE).update(
             job_message="", preview={}
         ):
-            batch.job_message, batch.preview = "", {}  # the pipeline saves the whole row
-        batch = import_batch_parse(batch=batch)
+            batch.job_message, batch.preview = "", {}
+        batch = import_batch_parse(batch=batch, take_over=take_over)
         if batch.status == ImportStatus.PARSED:
             import_batch_preview(actor=actor, batch=batch)
     finally:
@@ -180,14 +235,26 @@ def import_batch_prepare(*, actor: Any, batch: ImportBatch) -> ImportBatch:
     return batch
 
 
-def import_batch_prepare_by_id(*, batch_id: int) -> None:
+def import_batch_prepare_by_id(*, batch_id: int, take_over: str = "") -> None:
     """The parse task's service: the batch's uploader is the actor of the trial apply (which is
-    rolled back, so it writes nothing in anyone's name)."""
+    rolled back, so it writes nothing in anyone's name).
+
+    Raises ``ClaimBusy`` when the batch is being parsed under a claim that is not stale yet —
+    the same claim it waited for (``take_over``), or any when this is the first delivery — so
+    that the task tries again once a dead worker's claim can be taken over."""
     batch = ImportBatch.objects.select_related("county", "uploaded_by").filter(pk=batch_id).first()
     if batch is None:
         logger.warning("import batch %s: gone before it was parsed", batch_id)
         return
-    import_batch_prepare(actor=batch.uploaded_by, batch=batch)
+    if batch.status == ImportStatus.PARSING and (not take_over or batch.claim_token == take_over):
+        wait = claim_wait_seconds(batch)
+        if wait > 0:
+            raise ClaimBusy(wait, batch.claim_token)
+        take_over = batch.claim_token
+    elif take_over:
+        logger.info("import batch %s: the claim waited for has ended; nothing to do", batch_id)
+        return
+    import_batch_prepare(actor=batch.uploaded_by, batch=batch, take_over=take_over)
 
 
 # --- apply ---------------------------------------------------------------------------------------
@@ -262,16 +329,17 @@ def import_batch_apply_by_id(*, batch_id: int, actor_id: int) -> None:
 def estimate_rows(batch: ImportBatch) -> int | None:
     """About how many rows the batch's file has (title and header rows included), read cheaply:
     the ``<dimension>`` of an ``.xlsx`` sheet (or its size over the rows in the first MB), the row
-    count of an ``.xls`` sheet, a CSV's size over its first lines. ``None`` if it cannot tell."""
-    path = Path(settings.MEDIA_ROOT) / batch.file
+    count of an ``.xls`` sheet, a CSV's size over its first lines. ``None`` if it cannot tell.
+    The stored file is read decrypted in memory."""
     sheet = ImportOptions.from_json(batch.options).sheet
     try:
-        if batch.file_format == "xlsx":
-            return _xlsx_rows(path, sheet)
-        if batch.file_format == "xls":
-            return _xls_rows(path, sheet)
-        if batch.file_format == "csv":
-            return _csv_rows(path)
+        with open_stored(batch) as stream:
+            if batch.file_format == "xlsx":
+                return _xlsx_rows(stream, sheet)
+            if batch.file_format == "xls":
+                return _xls_rows(stream, sheet)
+            if batch.file_format == "csv":
+                return _csv_rows(stream)
     except Exception:  # the estimate is optional; the parse reports what is wrong with the file
         logger.info("import batch %s: no row estimate", batch.pk, exc_info=True)
     return None
@@ -290,8 +358,8 @@ def _xlsx_sheet_part(archive: zipfile.ZipFile, sheet: str | None) -> str:
     return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
 
 
-def _xlsx_rows(path: Path, sheet: str | None) -> int | None:
-    with zipfile.ZipFile(path) as archive:
+def _xlsx_rows(stream: io.BufferedIOBase, sheet: str | None) -> int | None:
+    with zipfile.ZipFile(stream) as archive:
         part = _xlsx_sheet_part(archive, sheet)
         size = archive.getinfo(part).file_size
         with archive.open(part) as stream:
@@ -305,8 +373,8 @@ def _xlsx_rows(path: Path, sheet: str | None) -> int | None:
     return rows if len(head) >= size else rows * size // len(head)
 
 
-def _xls_rows(path: Path, sheet: str | None) -> int:
-    book = xlrd.open_workbook(str(path), on_demand=True)
+def _xls_rows(stream: io.BufferedIOBase, sheet: str | None) -> int:
+    book = xlrd.open_workbook(file_contents=stream.read(), on_demand=True)
     try:
         names = book.sheet_names()
         index = names.index(sheet) if sheet in names else 0
@@ -315,10 +383,10 @@ def _xls_rows(path: Path, sheet: str | None) -> int:
         book.release_resources()
 
 
-def _csv_rows(path: Path) -> int | None:
-    size = path.stat().st_size
-    with path.open("rb") as stream:
-        head = stream.read(ESTIMATE_SAMPLE_BYTES)
+def _csv_rows(stream: io.BufferedIOBase) -> int | None:
+    size = stream.seek(0, io.SEEK_END)
+    stream.seek(0)
+    head = stream.read(ESTIMATE_SAMPLE_BYTES)
     lines = head.count(b"\n")
     if not head:
         return None

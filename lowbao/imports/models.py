@@ -125,6 +125,15 @@ class ImportBatch(BaseModel):
     preview = models.JSONField(
         "变更预览", default=dict, blank=True, help_text="试导入（回滚）得到的新增/更新/未变及样例"
     )
+    claimed_at = models.DateTimeField(
+        "认领时间",
+        null=True,
+        blank=True,
+        help_text="解析或写入的执行进程最后一次报告进度的时间；超过时限未更新视为进程已退出",
+    )
+    claim_token = models.CharField(
+        "认领标记", max_length=32, blank=True, help_text="正在执行的解析或写入的标记，结束时清空"
+    )
 
     class Meta:
         verbose_name = "导入批次"

@@ -22,18 +22,32 @@
 - The validated data is handed from parse to apply when both run in one process on one database
   connection (the command; the run's temporary tables are still there); otherwise apply
   validates the stored file again.
+- **Stored file.** The upload is kept encrypted (``lowbao.imports.storage``) and read back
+  decrypted in memory; its name and the batch key stay the SHA-256 of the plain content.
+- **Claims and dead workers** (quality.md R3). A parse claims the batch by a conditional update
+  that sets ``claimed_at`` and a fresh ``claim_token``; progress refreshes ``claimed_at`` (a
+  heartbeat) and the result is saved only while the token is still the batch's. A batch left
+  PARSING by a killed worker is claimed again — by the redelivered task or a new check — once its
+  claim is older than ``LOWBAO_IMPORT_STALE_SECONDS`` (default: a little above the tasks' hard
+  time limit, so a live worker's claim is never taken over); ``claim_wait_seconds`` tells a
+  redelivered task how long to wait. Apply claims inside its transaction: a killed apply leaves
+  the batch PARSED and nothing written, so it can be applied again at once; an APPLYING batch
+  with a stale claim (only ever left by a crash between commit boundaries) is claimed again too.
 """
 
 import contextlib
 import hashlib
 import heapq
 import json
-import shutil
+import logging
+import time
+import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -43,7 +57,7 @@ from django.utils import timezone
 from lowbao.areas.models import Area
 from lowbao.audit.services import record
 from lowbao.core.errors import DomainError
-from lowbao.imports import readers
+from lowbao.imports import readers, storage
 from lowbao.imports.kinds import (
     SKIPPED_KEYS_KEPT,
     Counts,
@@ -61,8 +75,13 @@ from lowbao.imports.models import ImportBatch, ImportRow, ImportStatus, JobStatu
 from lowbao.imports.safety import UnreadableFile, check_file
 from lowbao.imports.staging import BulkWriter, drop_leftovers
 
-STORAGE_DIR = "imports"
-PROGRESS_EVERY = 10_000
+logger = logging.getLogger(__name__)
+
+STORAGE_DIR = storage.STORAGE_DIR
+PROGRESS_EVERY = 10_000  # rows between progress updates (``LOWBAO_IMPORT_PROGRESS_ROWS``)
+DEFAULT_TASK_TIME_LIMIT = 2 * 3600
+STALE_MARGIN_SECONDS = 300
+FILE_GONE_MESSAGE = "服务器上保存的原文件已不存在（超过保存期限已删除），请重新上传该文件"
 KEPT_PROBLEMS = 200  # on the batch; the full list is in its rows
 REPORT_FETCH_ROWS = 5000
 REPARSABLE = (
@@ -81,26 +100,82 @@ class ImportErrorCode:
     HAS_ERRORS = "import_has_errors"
 
 
-def _digest(path: Path) -> tuple[str, int]:
+def _digest(stream: BinaryIO) -> tuple[str, int]:
     sha = hashlib.sha256()
     size = 0
-    with path.open("rb") as stream:
-        for chunk in iter(lambda: stream.read(1024 * 1024), b""):
-            sha.update(chunk)
-            size += len(chunk)
+    stream.seek(0)
+    for chunk in iter(lambda: stream.read(1024 * 1024), b""):
+        sha.update(chunk)
+        size += len(chunk)
     return sha.hexdigest(), size
 
 
-def _store(path: Path, sha256: str, file_format: str) -> str:
-    """Copy the file under MEDIA_ROOT/imports/, named by its content (stored once)."""
+def _store(stream: BinaryIO, sha256: str, file_format: str) -> str:
+    """Store the file encrypted under MEDIA_ROOT/imports/, named by its plain content's digest
+    (stored once)."""
     relative = f"{STORAGE_DIR}/{sha256[:2]}/{sha256}.{file_format}"
-    target = Path(settings.MEDIA_ROOT) / relative
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".part")
-        shutil.copyfile(path, partial)
-        partial.replace(target)
+    storage.store_encrypted(stream, relative)
     return relative
+
+
+# --- claims ----------------------------------------------------------------------------------
+
+
+def task_time_limit() -> int:
+    """The import tasks' hard time limit (seconds)."""
+    return int(getattr(settings, "LOWBAO_IMPORT_TASK_TIME_LIMIT", DEFAULT_TASK_TIME_LIMIT))
+
+
+def stale_seconds() -> int:
+    """How old a claim must be to be taken over: above the hard time limit by default, since a
+    worker alive past that limit has been killed by Celery itself."""
+    configured = getattr(settings, "LOWBAO_IMPORT_STALE_SECONDS", None)
+    if configured is not None:
+        return int(configured)
+    return task_time_limit() + STALE_MARGIN_SECONDS
+
+
+def _stale_claim(now: datetime) -> Q:
+    return Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - timedelta(seconds=stale_seconds()))
+
+
+def claim_is_stale(batch: ImportBatch, *, now: datetime | None = None) -> bool:
+    """The batch is PARSING or APPLYING under a claim nobody has refreshed for the stale limit
+    (its worker is gone)."""
+    if batch.status not in (ImportStatus.PARSING, ImportStatus.APPLYING):
+        return False
+    now = now or timezone.now()
+    return batch.claimed_at is None or batch.claimed_at < now - timedelta(seconds=stale_seconds())
+
+
+def claim_wait_seconds(batch: ImportBatch, *, now: datetime | None = None) -> float:
+    """Seconds until the batch's PARSING claim goes stale (0 when it is stale or there is no
+    claim to wait for): how long a redelivered parse waits before it takes the batch over."""
+    if batch.status != ImportStatus.PARSING or claim_is_stale(batch, now=now):
+        return 0.0
+    assert batch.claimed_at is not None  # noqa: S101 - not stale, so set
+    now = now or timezone.now()
+    deadline = batch.claimed_at + timedelta(seconds=stale_seconds())
+    return max(0.0, (deadline - now).total_seconds())
+
+
+def _heartbeat(batch: ImportBatch, **values: Any) -> None:
+    """Refresh the claim (and record ``values``) while it is still this worker's."""
+    ImportBatch.objects.filter(pk=batch.pk, claim_token=batch.claim_token).update(
+        claimed_at=timezone.now(), **values
+    )
+    _test_pause()
+
+
+def _test_pause() -> None:
+    """Tests that kill a worker mid-job only: sleep after each step so the kill lands inside."""
+    pause = float(getattr(settings, "LOWBAO_IMPORT_TEST_PAUSE_SECONDS", 0) or 0)
+    if pause > 0:
+        time.sleep(pause)
+
+
+def _progress_rows() -> int:
+    return max(1, int(getattr(settings, "LOWBAO_IMPORT_PROGRESS_ROWS", PROGRESS_EVERY)))
 
 
 def _kind(code: str) -> LedgerKind:
@@ -114,7 +189,7 @@ def import_batch_create(
     *,
     actor: Any,
     kind: str,
-    path: Path | str,
+    path: Path | str | BinaryIO,
     county: Area | None,
     options: ImportOptions,
     original_name: str = "",
@@ -130,18 +205,29 @@ def import_batch_create(
         raise DomainError(
             code=ImportErrorCode.COUNTY_REQUIRED, message=f"导入{spec.label}须指定旗县"
         )
-    path = Path(path)
+    if isinstance(path, str | Path):
+        path = Path(path)
+        if not path.is_file():
+            check_file(path)  # refuses it: "not_a_spreadsheet", the file cannot be opened
+        with path.open("rb") as stream:
+            return import_batch_create(
+                actor=actor,
+                kind=kind,
+                path=stream,
+                county=county,
+                options=options,
+                original_name=original_name or path.name,
+            )
+    stream = path
+    name = (original_name or str(getattr(stream, "name", "")) or "upload")[:255]
     refusal: UnreadableFile | None = None
     file_format = ""
     try:
-        file_format = check_file(path)
+        file_format = check_file(stream, name=name)
     except UnreadableFile as exc:
-        if not path.is_file():
-            raise
         refusal = exc
-    sha256, size = _digest(path)
-    name = (original_name or path.name)[:255]
-    stored = _store(path, sha256, file_format) if refusal is None else ""
+    sha256, size = _digest(stream)
+    stored = _store(stream, sha256, file_format) if refusal is None else ""
     batch = ImportBatch.objects.filter(kind=kind, county=county, sha256=sha256).first()
     if batch is None:
         batch = ImportBatch(
@@ -151,7 +237,9 @@ def import_batch_create(
             size=size,
             uploaded_by=actor if getattr(actor, "pk", None) else None,
         )
-    elif batch.status in (ImportStatus.APPLIED, ImportStatus.APPLYING, ImportStatus.PARSING):
+    elif batch.status in (ImportStatus.APPLIED, ImportStatus.APPLYING) or (
+        batch.status == ImportStatus.PARSING and not claim_is_stale(batch)
+    ):
         return batch
     batch.original_name = name
     batch.options = options.as_json()
@@ -283,9 +371,21 @@ class _Parsed:
             self.run.close()
 
 
+def open_stored(batch: ImportBatch) -> Any:
+    """The batch's stored file, decrypted, as a binary file object (the caller closes it).
+    Raises ``UnreadableFile`` when it is gone (purged) or cannot be decrypted."""
+    if not batch.file:
+        raise UnreadableFile("stored_file_missing", FILE_GONE_MESSAGE)
+    try:
+        return storage.open_decrypted(batch.file)
+    except FileNotFoundError:
+        raise UnreadableFile("stored_file_missing", FILE_GONE_MESSAGE) from None
+
+
 def _open(batch: ImportBatch, spec: LedgerKind, options: ImportOptions) -> readers.Table:
     return readers.open_table(
-        Path(settings.MEDIA_ROOT) / batch.file,
+        open_stored(batch),
+        name=Path(batch.file).name,
         sheet=options.sheet,
         required_headers=spec.required_headers,
         aliases=spec.aliases,
@@ -293,8 +393,8 @@ def _open(batch: ImportBatch, spec: LedgerKind, options: ImportOptions) -> reade
 
 
 def _progress(batch: ImportBatch, count: int) -> None:
-    if count % PROGRESS_EVERY == 0:
-        ImportBatch.objects.filter(pk=batch.pk).update(rows_read=count)
+    if count % _progress_rows() == 0:
+        _heartbeat(batch, rows_read=count)
 
 
 def _parse(
@@ -418,31 +518,86 @@ def _outcomes(spec: LedgerKind, rows: list[Row], validation: Validation) -> Iter
         )
 
 
-def import_batch_parse(*, batch: ImportBatch) -> ImportBatch:
-    """Read, validate and stage the batch's file: PARSED, or REJECTED with every problem.
+PARSE_FIELDS = (
+    "status",
+    "job_status",
+    "finished_at",
+    "error_code",
+    "counts",
+    "errors",
+    "warnings",
+    "error_count",
+    "warning_count",
+    "rows_read",
+)
 
-    A duplicate delivery (the batch is being parsed or applied, or was applied) returns the
-    batch as it is. A parsed batch keeps its validated staging on this database connection, so
-    that applying it in the same process does not read the file again.
-    """
+
+def _claim_parse(batch: ImportBatch, *, take_over: str) -> tuple[bool, bool]:
+    """(claimed, fresh): the conditional update that makes this worker the batch's parser."""
     now = timezone.now()
+    token = uuid.uuid4().hex
     claim = {
         "status": ImportStatus.PARSING,
         "job_status": JobStatus.RUNNING,
         "started_at": now,
         "finished_at": None,
         "rows_read": 0,
+        "claimed_at": now,
+        "claim_token": token,
+        "updated_at": now,
     }
-    # A batch never parsed has no staged rows to replace (one statement fewer on first upload).
-    fresh = bool(
-        ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.UPLOADED).update(**claim)
+    batches = ImportBatch.objects.filter(pk=batch.pk)
+    if take_over:  # a redelivered parse: only the dead claim it waited for
+        fresh = False
+        claimed = bool(
+            batches.filter(status=ImportStatus.PARSING, claim_token=take_over)
+            .filter(_stale_claim(now))
+            .update(**claim)
+        )
+    else:
+        # A batch never parsed has no staged rows to replace (one statement fewer on first
+        # upload).
+        fresh = bool(batches.filter(status=ImportStatus.UPLOADED).update(**claim))
+        claimed = fresh or bool(
+            batches.filter(
+                Q(status__in=REPARSABLE) | (Q(status=ImportStatus.PARSING) & _stale_claim(now))
+            ).update(**claim)
+        )
+    if claimed:
+        for name, value in claim.items():
+            setattr(batch, name, value)
+    return claimed, fresh
+
+
+def _save_parse(batch: ImportBatch, token: str) -> bool:
+    """Save the parse's result and release the claim, if the claim is still ours."""
+    values = {name: getattr(batch, name) for name in PARSE_FIELDS}
+    saved = ImportBatch.objects.filter(pk=batch.pk, claim_token=token).update(
+        **values, claim_token="", updated_at=timezone.now()
     )
-    claimed = fresh or bool(
-        ImportBatch.objects.filter(pk=batch.pk, status__in=REPARSABLE).update(**claim)
-    )
+    if not saved:
+        logger.warning("import batch %s: claim taken over meanwhile, result dropped", batch.pk)
+        batch.refresh_from_db()
+        return False
+    batch.claim_token = ""
+    return True
+
+
+def import_batch_parse(*, batch: ImportBatch, take_over: str = "") -> ImportBatch:
+    """Read, validate and stage the batch's file: PARSED, or REJECTED with every problem.
+
+    A duplicate delivery (the batch is being parsed or applied, or was applied) returns the
+    batch as it is; a batch left PARSING by a dead worker (stale claim) is parsed again. With
+    ``take_over`` (the claim token a redelivered task waited for) only that dead claim is taken
+    over: a batch parsed meanwhile is left alone. A parsed batch keeps its validated staging on
+    this database connection, so that applying it in the same process does not read the file
+    again.
+    """
+    claimed, fresh = _claim_parse(batch, take_over=take_over)
     if not claimed:
         batch.refresh_from_db()
         return batch
+    token = batch.claim_token
     spec = _kind(batch.kind)
     options = ImportOptions.from_json(batch.options)
     staged = BulkWriter(
@@ -450,19 +605,20 @@ def import_batch_parse(*, batch: ImportBatch) -> ImportBatch:
         ["batch_id", "row_number", "household", "raw", "match", "errors", "warnings"],
     )
     try:
-        if not fresh:  # a batch parsed before: its rows are replaced
+        if not fresh:  # a batch parsed before (or by a dead worker): its rows are replaced
             ImportRow.objects.filter(batch=batch).delete()
+        _test_pause()
         parsed = _parse(batch, spec, options, staged=staged)
     except UnreadableFile as exc:
         _finish(batch, ImportStatus.REJECTED, error_code=exc.code)
         batch.errors = [problem(None, None, "", exc.code, exc.message)]
         batch.error_count, batch.warnings, batch.warning_count, batch.counts = 1, [], 0, {}
         batch.rows_read = 0
-        batch.save()
+        _save_parse(batch, token)
         return batch
     except Exception:
         _finish(batch, ImportStatus.FAILED, job_status=JobStatus.FAILED)
-        batch.save()
+        _save_parse(batch, token)
         raise
     finally:
         staged.close()
@@ -474,9 +630,9 @@ def import_batch_parse(*, batch: ImportBatch) -> ImportBatch:
     batch.warning_count = problems.warning_count
     batch.rows_read = parsed.summary.rows
     applicable = parsed.applicable(options)
+    _test_pause()  # the rows are staged: a kill here leaves PARSING, to be taken over
     _finish(batch, ImportStatus.PARSED if applicable else ImportStatus.REJECTED, error_code="")
-    batch.save()
-    if applicable:
+    if _save_parse(batch, token) and applicable:
         batch._parsed = parsed  # type: ignore[attr-defined]  # handed to apply in-process
     else:
         parsed.close()
@@ -530,7 +686,12 @@ def import_batch_trial(*, actor: Any, batch: ImportBatch) -> Counts:
 
 
 def import_batch_apply(*, actor: Any, batch: ImportBatch) -> ImportBatch:
-    """Write the parsed batch, all or nothing, and mark it APPLIED (one audit row)."""
+    """Write the parsed batch, all or nothing, and mark it APPLIED (one audit row).
+
+    The claim (PARSED → APPLYING, or a stale APPLYING claim) is made inside the transaction that
+    writes, so a worker killed mid-apply leaves the batch PARSED with nothing written and a
+    second worker waits on the row lock, then finds the batch APPLIED and is refused: a batch is
+    never applied twice."""
     if batch.status == ImportStatus.APPLIED:
         raise DomainError(
             code=ImportErrorCode.ALREADY_APPLIED,
@@ -544,9 +705,19 @@ def import_batch_apply(*, actor: Any, batch: ImportBatch) -> ImportBatch:
     claimed = False
     try:
         with transaction.atomic():
+            now = timezone.now()
+            token = uuid.uuid4().hex
             claimed = bool(
-                ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.PARSED).update(
-                    status=ImportStatus.APPLYING, job_status=JobStatus.RUNNING
+                ImportBatch.objects.filter(pk=batch.pk)
+                .filter(
+                    Q(status=ImportStatus.PARSED)
+                    | (Q(status=ImportStatus.APPLYING) & _stale_claim(now))
+                )
+                .update(
+                    status=ImportStatus.APPLYING,
+                    job_status=JobStatus.RUNNING,
+                    claimed_at=now,
+                    claim_token=token,
                 )
             )
             if not claimed:
@@ -556,6 +727,8 @@ def import_batch_apply(*, actor: Any, batch: ImportBatch) -> ImportBatch:
                     message=f"该批次当前状态为“{batch.get_status_display()}”，不能导入",
                     status=409,
                 )
+            batch.status, batch.claimed_at, batch.claim_token = ImportStatus.APPLYING, now, token
+            _test_pause()
             parsed = _parsed_for_apply(batch, spec, options)
             if not parsed.applicable(options):
                 raise DomainError(
@@ -563,6 +736,7 @@ def import_batch_apply(*, actor: Any, batch: ImportBatch) -> ImportBatch:
                     message=f"文件有 {parsed.problems.error_count} 处错误，未写入任何数据",
                 )
             counts = parsed.apply(actor=actor, spec=spec, batch=batch, options=options)
+            _test_pause()  # the domain tables are written, not committed yet
             now = timezone.now()
             ImportRow.objects.filter(batch=batch).exclude(match=RowMatch.INVALID).update(
                 applied_at=now
@@ -575,6 +749,7 @@ def import_batch_apply(*, actor: Any, batch: ImportBatch) -> ImportBatch:
             }
             batch.applied_at = now
             batch.applied_by = actor if getattr(actor, "pk", None) else None
+            batch.claim_token = ""
             _finish(batch, ImportStatus.APPLIED)
             batch.save()
             record(
@@ -597,8 +772,13 @@ def import_batch_apply(*, actor: Any, batch: ImportBatch) -> ImportBatch:
             batch._parsed = None  # type: ignore[attr-defined]
     except Exception:
         if claimed:
-            ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.PARSED).update(
-                status=ImportStatus.FAILED, job_status=JobStatus.FAILED, finished_at=timezone.now()
+            ImportBatch.objects.filter(
+                pk=batch.pk, status__in=(ImportStatus.PARSED, ImportStatus.APPLYING)
+            ).update(
+                status=ImportStatus.FAILED,
+                job_status=JobStatus.FAILED,
+                finished_at=timezone.now(),
+                claim_token="",
             )
             batch.refresh_from_db()
         raise

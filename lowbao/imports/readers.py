@@ -19,8 +19,11 @@ returns a ``Table`` whose ``rows()`` yields one ``SheetRow`` per data row. Invar
 * formulas are never evaluated: ``.xlsx`` cells give their cached values (``data_only``), a
   formula without one reads as empty;
 * memory is flat in the number of rows: rows are yielded, never collected. For ``.xlsx`` the
-  shared strings are spilled to a temporary file (4 bytes a string stay in memory) and merged
-  ranges take 16 bytes each; ``.xls`` is at most 65,536 rows and xlrd loads a sheet whole.
+  shared strings are spilled, encrypted, to a temporary file (4 bytes a string stay in memory)
+  and merged ranges take 16 bytes each; ``.xls`` is at most 65,536 rows and xlrd loads a sheet
+  whole;
+* a stored upload is read from its decrypted stream (``storage.open_decrypted``): no plain copy
+  of it, or of its shared strings, is ever written to disk.
 
 Every failure to read is ``UnreadableFile(code, message)`` (``import_ledger`` exit code 2).
 """
@@ -40,10 +43,12 @@ import zlib
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
+from typing import BinaryIO
 from xml.parsers import expat
 
 import xlrd
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles.stylesheet import apply_stylesheet
 from openpyxl.utils.cell import range_boundaries
@@ -55,6 +60,7 @@ from lowbao.imports.safety import MESSAGES, FileKind, UnreadableFile, check_file
 
 HEADER_SEARCH_ROWS = 30
 RECENT_STRINGS = 4096
+COUNTER_MASK = (1 << 128) - 1  # AES-CTR's counter block wraps around
 MAX_MERGED_RANGES = 2_000_000
 CHUNK_BYTES = 64 * 1024
 _TOTALS = re.compile(r"^\D{0,6}?(?:合计|总计|小计)")
@@ -267,41 +273,61 @@ def _first_text(cells: list[object]) -> str | None:
 
 
 def open_table(
-    path: Path,
+    source: Path | BinaryIO,
     *,
     required_headers: Sequence[str],
     optional_headers: Sequence[str] = (),
     aliases: Mapping[str, Sequence[str]] | None = None,
     sheet: str | None = None,
     max_bytes: int | None = None,
+    name: str | None = None,
 ) -> Table:
     """Check the file, open its sheet (the first unless ``sheet`` names one) and find the header
     row: the first row among the first 30 that holds every required header. ``aliases`` maps a
     canonical header to the other spellings accepted for it; headers are compared after
     NFKC and removing every space and line break. Columns that are neither required, optional
-    nor aliased are listed in ``unknown_columns``. Raises ``UnreadableFile``."""
-    path = Path(path)
-    kind = check_file(path, max_bytes=max_bytes)
-    source = _open_source(path, kind, sheet)
+    nor aliased are listed in ``unknown_columns``. Raises ``UnreadableFile``.
+
+    ``source`` is a path or a seekable binary file object — a stored upload decrypted in memory
+    (``storage.open_decrypted``), which the table then owns and closes; ``name`` stands for its
+    file name (extension checks, a CSV's sheet name), by default its ``name``."""
+    if isinstance(source, str | Path):
+        path = Path(source)
+        try:
+            stream: BinaryIO = path.open("rb")
+        except OSError:
+            check_file(path, max_bytes=max_bytes)  # refuses it with the reason
+            raise
+        name = name or path.name
+    else:
+        stream = source
+        name = name or str(getattr(source, "name", ""))
+    try:
+        kind = check_file(stream, name=name, max_bytes=max_bytes)
+        opened = _open_source(stream, name, kind, sheet)
+    except BaseException:
+        stream.close()
+        raise
     try:
         return _find_header(
-            source,
+            opened,
             kind=kind,
             required_headers=required_headers,
             optional_headers=optional_headers,
             aliases=aliases or {},
         )
     except BaseException:
-        source.close()
+        opened.close()
         raise
 
 
-def _open_source(path: Path, kind: FileKind, sheet: str | None) -> _Source:
+def _open_source(stream: BinaryIO, name: str, kind: FileKind, sheet: str | None) -> _Source:
+    """The sheet's source; it owns ``stream`` (closes it) from here on."""
     if kind == "xlsx":
-        return _XlsxSource(path, sheet)
+        return _XlsxSource(stream, sheet)
     if kind == "xls":
-        return _XlsSource(path, sheet)
-    return _CsvSource(path)
+        return _XlsSource(stream, sheet)
+    return _CsvSource(stream, name)
 
 
 def _header_key(value: object) -> str:
@@ -407,11 +433,13 @@ class _XlsxSource(_Source):
     until the end, scans a whole sheet at load time when ``<dimension>`` is missing, and spends
     most of an import's time building objects per cell."""
 
-    def __init__(self, path: Path, sheet: str | None) -> None:
+    def __init__(self, stream: BinaryIO, sheet: str | None) -> None:
         self._strings = SpilledStrings()
         # A file object, not the path: openpyxl would refuse by its extension an .xlsx that was
-        # renamed .xls or .csv, and check_file has already decided from the content.
-        self._file = path.open("rb")
+        # renamed .xls or .csv, and check_file has already decided from the content. A stored
+        # upload is read this way from its decrypted stream (zipfile seeks within it).
+        self._file = stream
+        stream.seek(0)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions
@@ -677,27 +705,57 @@ class SpilledStrings(Sequence[str]):
     """The shared-string table, kept in an anonymous temporary file (unlinked at creation) with
     only an array of offsets in memory: a real ledger has one shared string per distinct name, ID
     number and bank account, so openpyxl's in-memory list would grow with the rows. A lookup is
-    one ``pread``, or none for the ``RECENT_STRINGS`` strings read last (a ledger repeats its
-    villages, relations and enumerations on every row)."""
+    one ``pread`` and the decryption of its few blocks, or nothing for the ``RECENT_STRINGS``
+    strings read last (a ledger repeats its villages, relations and enumerations on every row).
+
+    The file never holds plain text (quality.md S4: those strings are ID numbers): it is
+    AES-256-CTR under a random key that lives only in this object's memory, so what is left on
+    the disk, or read from it by anyone else while the parse runs, is noise."""
 
     def __init__(self) -> None:
         self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
         self._offsets = array("I", [0])  # 4 bytes a string; "Q" once past 4 GiB of text
         self._recent: dict[int, str] = {}  # the strings read last (bounded): most cells repeat
+        key = os.urandom(32)
+        self._nonce = int.from_bytes(os.urandom(16), "big")
+        self._encryptor = Cipher(
+            algorithms.AES(key), modes.CTR(self._nonce.to_bytes(16, "big"))
+        ).encryptor()
+        # The same CTR keystream, block by block, for random reads: AES of the counter blocks
+        # (one cipher object for every lookup; creating a CTR decryptor per lookup costs more
+        # than the lookup itself).
+        blocks = modes.ECB()  # noqa: S305  # nosec B305 - it encrypts CTR counter blocks only
+        self._keystream = Cipher(algorithms.AES(key), blocks).encryptor()
 
     def append(self, text: str) -> None:
         data = text.encode("utf-8")
-        self._file.write(data)
+        self._file.write(self._encryptor.update(data))
         end = self._offsets[-1] + len(data)
         if end > 0xFFFFFFFF and self._offsets.typecode == "I":
             self._offsets = array("Q", self._offsets)
         self._offsets.append(end)
 
     def finish(self) -> None:
+        self._file.write(self._encryptor.finalize())
         self._file.flush()
 
     def __len__(self) -> int:
         return len(self._offsets) - 1
+
+    def _read(self, start: int, end: int) -> bytes:
+        """Plain bytes ``start:end`` of the spilled text."""
+        first, last = start // 16, (end - 1) // 16
+        sealed = os.pread(self._file.fileno(), (last + 1 - first) * 16, first * 16)
+        counters = b"".join(
+            ((self._nonce + block) & COUNTER_MASK).to_bytes(16, "big")
+            for block in range(first, last + 1)
+        )
+        stream = self._keystream.update(counters)[: len(sealed)]
+        plain = (int.from_bytes(sealed, "big") ^ int.from_bytes(stream, "big")).to_bytes(
+            len(sealed), "big"
+        )
+        offset = start - first * 16
+        return plain[offset : offset + end - start]
 
     def __getitem__(self, index: int | slice) -> str | list[str]:  # type: ignore[override]
         if type(index) is int:
@@ -711,7 +769,7 @@ class SpilledStrings(Sequence[str]):
         if not 0 <= index < len(self):
             raise IndexError("shared string index out of range")
         start, end = self._offsets[index], self._offsets[index + 1]
-        text = os.pread(self._file.fileno(), end - start, start).decode("utf-8")
+        text = self._read(start, end).decode("utf-8") if end > start else ""
         if len(self._recent) >= RECENT_STRINGS:
             self._recent.clear()
         self._recent[index] = text
@@ -806,15 +864,21 @@ def _part_mentions(archive: zipfile.ZipFile, part: str, needles: Sequence[bytes]
 
 
 class _XlsSource(_Source):
-    def __init__(self, path: Path, sheet: str | None) -> None:
+    """xlrd reads the whole file from memory (``file_contents``): an ``.xls`` is at most 65,536
+    rows and xlrd loads a sheet whole anyway, and a stored upload is never written out plain."""
+
+    def __init__(self, stream: BinaryIO, sheet: str | None) -> None:
         log = io.StringIO()
+        with stream:
+            stream.seek(0)
+            contents = stream.read()
         try:
             try:
                 self._book = xlrd.open_workbook(
-                    str(path), formatting_info=True, on_demand=True, logfile=log
+                    file_contents=contents, formatting_info=True, on_demand=True, logfile=log
                 )
             except NotImplementedError:  # formatting_info is not supported for every BIFF
-                self._book = xlrd.open_workbook(str(path), on_demand=True, logfile=log)
+                self._book = xlrd.open_workbook(file_contents=contents, on_demand=True, logfile=log)
         except Exception as exc:  # xlrd raises many kinds on a damaged file
             raise UnreadableFile("not_a_spreadsheet", "文件已损坏，无法作为 .xls 打开") from exc
         try:
@@ -873,16 +937,32 @@ def _xls_value(cell: xlrd.sheet.Cell, datemode: int) -> object:
 
 
 class _CsvSource(_Source):
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self.sheet_name = path.stem  # a CSV file is one sheet: a sheet name given is ignored
-        self.encoding = _detect_encoding(path)
-        with path.open(encoding=self.encoding, newline="") as stream:
-            sample = stream.read(CHUNK_BYTES)
+    """Text decoded from the binary stream through a text wrapper (detached, never closing the
+    stream, when a pass ends)."""
+
+    def __init__(self, stream: BinaryIO, name: str) -> None:
+        self._stream = stream
+        # A CSV file is one sheet: a sheet name given is ignored.
+        self.sheet_name = PurePath(name).stem
+        self.encoding = _detect_encoding(stream)
+        with self._text() as text:
+            sample = text.read(CHUNK_BYTES)
         self._delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
 
+    @contextlib.contextmanager
+    def _text(self) -> Iterator[io.TextIOWrapper]:
+        self._stream.seek(0)
+        wrapper = io.TextIOWrapper(self._stream, encoding=self.encoding, newline="")  # type: ignore[arg-type]
+        try:
+            yield wrapper
+        finally:
+            wrapper.detach()
+
+    def close(self) -> None:
+        self._stream.close()
+
     def raw_rows(self) -> Iterator[RawRow]:
-        with self._path.open(encoding=self.encoding, newline="") as stream:
+        with self._text() as stream:
             reader = csv.reader(stream, delimiter=self._delimiter)
             number = 0
             try:
@@ -901,11 +981,11 @@ class _CsvSource(_Source):
                 ) from exc
 
 
-def _detect_encoding(path: Path) -> str:
+def _detect_encoding(stream: BinaryIO) -> str:
     """UTF-8 (with or without BOM) if the whole file decodes as UTF-8, else GB18030 (a superset
     of GBK and GB2312); UTF-16 only with a BOM. Validated over the whole file in chunks."""
-    with path.open("rb") as stream:
-        head = stream.read(4)
+    stream.seek(0)
+    head = stream.read(4)
     if head.startswith(codecs.BOM_UTF8):
         candidates = ["utf-8-sig"]
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -913,20 +993,20 @@ def _detect_encoding(path: Path) -> str:
     else:
         candidates = ["utf-8", "gb18030"]
     for encoding in candidates:
-        if _decodes(path, encoding):
+        if _decodes(stream, encoding):
             return encoding
     raise UnreadableFile(
         "bad_encoding", "无法识别 CSV 文件的文字编码；请另存为 UTF-8 或 GBK 编码的 CSV 文件后再导入"
     )
 
 
-def _decodes(path: Path, encoding: str) -> bool:
+def _decodes(stream: BinaryIO, encoding: str) -> bool:
     decoder: Callable[..., str] = codecs.getincrementaldecoder(encoding)().decode
+    stream.seek(0)
     try:
-        with path.open("rb") as stream:
-            while chunk := stream.read(CHUNK_BYTES * 16):
-                decoder(chunk)
-            decoder(b"", True)
+        while chunk := stream.read(CHUNK_BYTES * 16):
+            decoder(chunk)
+        decoder(b"", True)
     except UnicodeDecodeError:
         return False
     return True

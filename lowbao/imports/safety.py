@@ -25,8 +25,8 @@ import re
 import struct
 import zipfile
 import zlib
-from pathlib import Path
-from typing import Literal
+from pathlib import Path, PurePath
+from typing import BinaryIO, Literal
 
 from defusedxml import ElementTree as SafeElementTree
 from defusedxml.common import DefusedXmlException
@@ -114,25 +114,41 @@ def _setting(name: str, default: int) -> int:
 
 
 def check_file(
-    path: Path,
+    source: Path | BinaryIO,
     *,
+    name: str | None = None,
     max_bytes: int | None = None,
     max_uncompressed_bytes: int | None = None,
 ) -> FileKind:
-    """The kind of the file at ``path`` ("xlsx", "xls" or "csv"), decided by its content, once it
-    passed every safety check; otherwise ``UnreadableFile``. Reads the file as a stream: memory
-    stays small whatever the file holds."""
-    path = Path(path)
+    """The kind of the file ("xlsx", "xls" or "csv"), decided by its content, once it passed
+    every safety check; otherwise ``UnreadableFile``. ``source`` is a path or a seekable binary
+    file object (a stored file decrypted in memory; left open, at an undefined position), whose
+    extension, for the checks that use it, is that of ``name`` (default: its ``name``). Reads the
+    file as a stream: memory stays small whatever the file holds."""
     if max_bytes is None:
         max_bytes = _setting("LOWBAO_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)
     if max_uncompressed_bytes is None:
         max_uncompressed_bytes = _setting(
             "LOWBAO_IMPORT_MAX_UNCOMPRESSED_BYTES", DEFAULT_MAX_UNCOMPRESSED_BYTES
         )
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise _refuse("not_a_spreadsheet", "文件不存在或无法打开") from exc
+    if isinstance(source, str | Path):
+        path = Path(source)
+        try:
+            stream = path.open("rb")
+        except OSError as exc:
+            raise _refuse("not_a_spreadsheet", "文件不存在或无法打开") from exc
+        with stream:
+            return _check_stream(stream, name or path.name, max_bytes, max_uncompressed_bytes)
+    return _check_stream(
+        source, name or str(getattr(source, "name", "")), max_bytes, max_uncompressed_bytes
+    )
+
+
+def _check_stream(
+    stream: BinaryIO, name: str, max_bytes: int, max_uncompressed_bytes: int
+) -> FileKind:
+    suffix = PurePath(name).suffix.lower()
+    size = stream.seek(0, io.SEEK_END)
     if size == 0:
         raise _refuse("file_empty")
     if size > max_bytes:
@@ -141,15 +157,15 @@ def check_file(
             f"文件过大（{_megabytes(size)} MB），超过上限 {_megabytes(max_bytes)} MB；"
             "请按苏木乡镇拆分成几个文件分别导入",
         )
-    with path.open("rb") as stream:
-        head = stream.read(512)
+    stream.seek(0)
+    head = stream.read(512)
     if head.startswith(ZIP_MAGICS):
-        _check_xlsx(path, max_uncompressed_bytes)
+        _check_xlsx(stream, suffix, max_uncompressed_bytes)
         return "xlsx"
     if head.startswith(OLE2_MAGIC):
-        _check_ole2(path)
+        _check_ole2(stream)
         return "xls"
-    _check_text(path, head)
+    _check_text(stream, suffix, head)
     return "csv"
 
 
@@ -160,16 +176,16 @@ def _megabytes(size: int) -> str:
 # --- .xlsx ------------------------------------------------------------------------------------
 
 
-def _check_xlsx(path: Path, max_uncompressed_bytes: int) -> None:
+def _check_xlsx(stream: BinaryIO, suffix: str, max_uncompressed_bytes: int) -> None:
     try:
-        archive = zipfile.ZipFile(path)
+        archive = zipfile.ZipFile(stream)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise _refuse("bad_zip") from exc
     with archive:
         members = archive.infolist()
         _check_zip_directory(members, max_uncompressed_bytes)
         names = {member.filename for member in members}
-        if path.suffix.lower() in MACRO_EXTENSIONS or any(
+        if suffix in MACRO_EXTENSIONS or any(
             name.lower().endswith("vbaproject.bin") for name in names
         ):
             raise _refuse("macro_enabled")
@@ -250,12 +266,20 @@ def _content_types(archive: zipfile.ZipFile) -> set[str]:
 # --- OLE2: .xls and encrypted OOXML -------------------------------------------------------------
 
 
-def _check_ole2(path: Path) -> None:
-    with path.open("rb") as stream, mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as data:
+def _check_ole2(stream: BinaryIO) -> None:
+    """A file on disk is mapped; a decrypted stream is read into memory (xlrd reads an .xls
+    whole anyway)."""
+    try:
+        fileno = stream.fileno()
+    except (OSError, AttributeError):  # io.UnsupportedOperation is an OSError
+        stream.seek(0)
+        _check_compound_document(stream.read())
+        return
+    with mmap.mmap(fileno, 0, access=mmap.ACCESS_READ) as data:
         _check_compound_document(data)
 
 
-def _check_compound_document(data: mmap.mmap) -> None:
+def _check_compound_document(data: mmap.mmap | bytes) -> None:
     try:
         document = CompDoc(data, logfile=io.StringIO())
     except (CompDocError, struct.error, IndexError, ValueError) as exc:
@@ -298,7 +322,7 @@ def _check_biff_globals(stream: bytes, start: int, end: int) -> None:
 # --- CSV ----------------------------------------------------------------------------------------
 
 
-def _check_text(path: Path, head: bytes) -> None:
+def _check_text(stream: BinaryIO, suffix: str, head: bytes) -> None:
     for magic, label in _OTHER_FORMATS:
         if head.startswith(magic) and (label or b"\x00" in head):
             what = f" {label}" if label else "二进制文件"
@@ -312,16 +336,16 @@ def _check_text(path: Path, head: bytes) -> None:
             "文件实际是网页或 XML 格式（常见于从其他系统“导出为 Excel”），不是真正的 Excel 表格；"
             "请用 Excel 打开后另存为 .xlsx 再导入",
         )
-    if path.suffix.lower() not in TEXT_EXTENSIONS:
+    if suffix not in TEXT_EXTENSIONS:
         raise _refuse(
             "not_a_spreadsheet",
-            f"文件扩展名为 {path.suffix or '（无）'}，但内容不是 Excel 表格，无法读取",
+            f"文件扩展名为 {suffix or '（无）'}，但内容不是 Excel 表格，无法读取",
         )
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return  # UTF-16 text with a BOM: NUL bytes are part of every ASCII character
-    with path.open("rb") as stream:
-        while chunk := stream.read(CHUNK_BYTES):
-            if b"\x00" in chunk:
-                raise _refuse(
-                    "not_a_spreadsheet", "文件含有二进制内容，不是文本格式的 CSV 文件，无法读取"
-                )
+    stream.seek(0)
+    while chunk := stream.read(CHUNK_BYTES):
+        if b"\x00" in chunk:
+            raise _refuse(
+                "not_a_spreadsheet", "文件含有二进制内容，不是文本格式的 CSV 文件，无法读取"
+            )

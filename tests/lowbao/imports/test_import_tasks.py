@@ -2,13 +2,16 @@
 deliveries harmless), the views enqueueing only on commit, the progress JSON, the row estimate."""
 
 import inspect
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from cases.models import Household
 from lowbao.audit.models import AuditEvent
+from lowbao.core.errors import DomainError
 from lowbao.imports import jobs, pipeline
 from lowbao.imports.jobs import (
     APPLY_FAILED_MESSAGE,
@@ -192,11 +195,21 @@ def test_an_apply_that_fails_midway_writes_nothing_and_says_so(
     assert Household.objects.count() == 0
 
 
-def test_the_tasks_are_late_acknowledged_bound_and_take_ids():
+def test_the_tasks_are_late_acknowledged_bound_and_take_ids(settings):
     assert import_batch_parse_task.acks_late is True
     assert import_batch_apply_task.acks_late is True
-    # bound: ``self`` is the task, so only the ids remain in the signature
-    assert list(inspect.signature(import_batch_parse_task.run).parameters) == ["batch_id"]
+    assert import_batch_parse_task.reject_on_worker_lost is True
+    assert import_batch_apply_task.reject_on_worker_lost is True
+    # time limits from settings, the soft one first; a claim goes stale only past the hard one
+    for task in (import_batch_parse_task, import_batch_apply_task):
+        assert (task.soft_time_limit, task.time_limit) == (2 * 3600 - 120, 2 * 3600)
+    assert pipeline.stale_seconds() == 2 * 3600 + 300 > import_batch_parse_task.time_limit
+    # bound: ``self`` is the task, so only the ids remain in the signature (and, on a retry of a
+    # redelivered parse, the dead worker's claim token it waited for)
+    assert list(inspect.signature(import_batch_parse_task.run).parameters) == [
+        "batch_id",
+        "take_over",
+    ]
     assert list(inspect.signature(import_batch_apply_task.run).parameters) == [
         "batch_id",
         "actor_id",
@@ -407,3 +420,220 @@ def test_the_row_estimate_of_a_csv_and_an_xls(areas, admins, tmp_path):
 
     assert estimate_rows(stored(areas, admins, csv_path)) == 32
     assert estimate_rows(stored(areas, admins, xls_path)) == 8
+
+
+# --- dead workers: stale claims (quality.md R3) ---------------------------------------------------
+
+
+def left_parsing(batch: ImportBatch, *, age_seconds: float) -> ImportBatch:
+    """The batch as a worker killed mid-parse leaves it: PARSING under its claim, some rows
+    staged, the queued parse still set."""
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportStatus.PARSING,
+        job_status=JobStatus.RUNNING,
+        claim_token="dead",
+        claimed_at=timezone.now() - timedelta(seconds=age_seconds),
+        rows_read=2,
+        queued_job=QueuedJob.PARSE,
+        queued_at=timezone.now() - timedelta(seconds=age_seconds),
+    )
+    ImportRow.objects.create(batch=batch, row_number=4, raw={"姓名": "半行"}, match="new")
+    batch.refresh_from_db()
+    return batch
+
+
+def test_a_batch_left_parsing_by_a_dead_worker_is_parsed_by_the_redelivered_task(
+    areas, admins, tmp_path
+):
+    batch = left_parsing(
+        queued_batch(areas, admins, tmp_path), age_seconds=pipeline.stale_seconds() + 1
+    )
+
+    import_batch_parse_task(batch.pk)
+
+    batch.refresh_from_db()
+    assert (batch.status, batch.job_status, batch.queued_job, batch.claim_token) == (
+        ImportStatus.PARSED,
+        JobStatus.DONE,
+        QueuedJob.NONE,
+        "",
+    )
+    assert (batch.preview["created"], batch.rows_read) == (2, 3)
+    assert list(ImportRow.objects.filter(batch=batch).values_list("row_number", flat=True)) == [
+        3,
+        4,
+        5,
+    ]
+    assert not ImportRow.objects.filter(raw={"姓名": "半行"}).exists()
+
+
+def test_a_redelivered_parse_waits_while_the_claim_is_fresh_then_takes_only_that_claim_over(
+    areas, admins, tmp_path, settings
+):
+    settings.LOWBAO_IMPORT_STALE_SECONDS = 600
+    batch = left_parsing(queued_batch(areas, admins, tmp_path), age_seconds=60)
+
+    with pytest.raises(jobs.ClaimBusy) as busy:
+        jobs.import_batch_prepare_by_id(batch_id=batch.pk)
+
+    assert busy.value.token == "dead"
+    assert 538 < busy.value.wait_seconds <= 540
+    assert ImportBatch.objects.get(pk=batch.pk).status == ImportStatus.PARSING
+    # the claim goes stale meanwhile: the retry (take_over) parses the batch
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        claimed_at=timezone.now() - timedelta(seconds=601)
+    )
+
+    jobs.import_batch_prepare_by_id(batch_id=batch.pk, take_over=busy.value.token)
+
+    batch.refresh_from_db()
+    assert (batch.status, batch.queued_job, batch.preview["created"]) == (
+        ImportStatus.PARSED,
+        QueuedJob.NONE,
+        2,
+    )
+
+
+def test_a_retry_whose_claim_ended_meanwhile_leaves_the_batch_alone(areas, admins, tmp_path):
+    batch = make_batch(tmp_path, actor=admins.county, county=areas.county)
+    state = ImportBatch.objects.filter(pk=batch.pk).values().get()
+
+    jobs.import_batch_prepare_by_id(batch_id=batch.pk, take_over="dead")
+
+    assert ImportBatch.objects.filter(pk=batch.pk).values().get() == state
+
+
+def test_two_workers_taking_over_one_stale_claim_parse_it_once(areas, admins, tmp_path):
+    batch = left_parsing(
+        queued_batch(areas, admins, tmp_path), age_seconds=pipeline.stale_seconds() + 1
+    )
+    second_view = ImportBatch.objects.get(pk=batch.pk)  # read before the first one claims
+
+    first = pipeline.import_batch_parse(batch=batch, take_over="dead")
+    second = pipeline.import_batch_parse(batch=second_view, take_over="dead")
+
+    assert (first.status, second.status) == (ImportStatus.PARSED, ImportStatus.PARSED)
+    assert second.started_at == first.started_at  # the second one claimed nothing
+    assert ImportRow.objects.filter(batch=batch).count() == 3
+
+
+def test_a_fresh_parsing_claim_is_not_taken_over(areas, admins, tmp_path):
+    batch = left_parsing(queued_batch(areas, admins, tmp_path), age_seconds=5)
+
+    parsed = pipeline.import_batch_parse(batch=batch)
+
+    assert (parsed.status, parsed.claim_token, parsed.rows_read) == (
+        ImportStatus.PARSING,
+        "dead",
+        2,
+    )
+    with pytest.raises(DomainError) as refused:
+        import_batch_check(actor=admins.county, batch=batch)
+    assert refused.value.message == "该批次已有校验任务在排队，请稍候"
+
+
+def test_a_batch_left_parsing_is_checked_again_from_the_page_once_stale(
+    areas, admins, tmp_path, login_client
+):
+    batch = left_parsing(
+        queued_batch(areas, admins, tmp_path), age_seconds=pipeline.stale_seconds() + 1
+    )
+
+    response = login_client(admins.county).post(
+        reverse("imports:batch_recheck", args=[batch.pk]), follow=True
+    )
+
+    assert response.status_code == 200
+    batch.refresh_from_db()
+    assert (batch.status, batch.queued_job, batch.preview["created"]) == (
+        ImportStatus.PARSED,
+        QueuedJob.NONE,
+        2,
+    )
+
+
+def test_a_worker_whose_claim_was_taken_over_drops_its_result(
+    areas, admins, tmp_path, settings, monkeypatch
+):
+    settings.LOWBAO_IMPORT_PROGRESS_ROWS = 1
+    batch = queued_batch(areas, admins, tmp_path)
+    steps = []
+
+    def another_worker_takes_over() -> None:
+        steps.append("pause")
+        if len(steps) == 2:  # after the first row: this worker is judged dead
+            ImportBatch.objects.filter(pk=batch.pk).update(
+                claim_token="other", claimed_at=timezone.now()
+            )
+
+    monkeypatch.setattr(pipeline, "_test_pause", another_worker_takes_over)
+
+    result = pipeline.import_batch_parse(batch=batch)
+
+    assert (result.status, result.claim_token) == (ImportStatus.PARSING, "other")
+    assert getattr(result, "_parsed", None) is None
+
+
+def test_progress_refreshes_the_claim_and_the_end_releases_it(
+    areas, admins, tmp_path, settings, monkeypatch
+):
+    settings.LOWBAO_IMPORT_PROGRESS_ROWS = 1
+    batch = queued_batch(areas, admins, tmp_path)
+    seen = []
+    monkeypatch.setattr(
+        pipeline,
+        "_test_pause",
+        lambda: seen.append(
+            ImportBatch.objects.filter(pk=batch.pk).values_list("claimed_at", "rows_read").get()
+        ),
+    )
+
+    batch = pipeline.import_batch_parse(batch=batch)
+
+    claimed = [at for at, _rows in seen]
+    assert [rows for _at, rows in seen] == [0, 1, 2, 3, 3]  # claim, three rows, staged
+    assert claimed == sorted(claimed)
+    assert claimed[0] >= batch.started_at
+    assert (batch.status, batch.claim_token) == (ImportStatus.PARSED, "")
+
+
+@pytest.mark.parametrize(
+    ("_case", "age", "applied"),
+    [("stale_claim_is_applied", 10**6, True), ("live_claim_is_a_duplicate", 5, False)],
+)
+def test_an_apply_finding_the_batch_applying(areas, admins, tmp_path, _case, age, applied):
+    batch = make_batch(tmp_path, actor=admins.county, county=areas.county)
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportStatus.APPLYING,
+        claim_token="dead",
+        claimed_at=timezone.now() - timedelta(seconds=age),
+        queued_job=QueuedJob.APPLY,
+    )
+
+    import_batch_apply_task(batch.pk, admins.county.pk)
+
+    batch.refresh_from_db()
+    assert batch.status == (ImportStatus.APPLIED if applied else ImportStatus.APPLYING)
+    assert (batch.job_message, batch.queued_job) == ("", QueuedJob.NONE)
+    assert Household.objects.count() == (2 if applied else 0)
+    assert AuditEvent.objects.filter(action="import.apply").count() == (1 if applied else 0)
+
+
+def test_an_apply_that_fails_leaves_no_claim_and_can_be_retried_after_a_recheck(
+    areas, admins, tmp_path, monkeypatch
+):
+    batch = make_batch(tmp_path, actor=admins.county, county=areas.county)
+    monkeypatch.setattr(
+        pipeline, "record", lambda **kwargs: (_ for _ in ()).throw(OSError("disk full"))
+    )
+    with pytest.raises(OSError, match="disk full"):
+        pipeline.import_batch_apply(actor=admins.county, batch=batch)
+    monkeypatch.undo()
+    batch.refresh_from_db()
+    assert (batch.status, batch.claim_token) == (ImportStatus.FAILED, "")
+
+    batch = import_batch_check(actor=admins.county, batch=batch)
+    pipeline.import_batch_apply(actor=admins.county, batch=batch)
+
+    assert ImportBatch.objects.get(pk=batch.pk).status == ImportStatus.APPLIED
+    assert Household.objects.count() == 2

@@ -10,6 +10,7 @@ batches, audit changes, the cache, every text and JSON column of every table (ex
 when one is configured.
 """
 
+import hashlib
 import json
 import logging
 import pickle
@@ -31,7 +32,7 @@ from lowbao.audit.models import AuditEvent
 from lowbao.exports.models import ExportStatus
 from lowbao.exports.services import export_job_request
 from lowbao.exports.tasks import export_job_run_task
-from lowbao.imports import jobs
+from lowbao.imports import jobs, storage
 from lowbao.imports.jobs import import_batch_confirm, import_batch_upload
 from lowbao.imports.kinds import ImportOptions
 from lowbao.imports.models import ImportBatch, ImportRow, ImportStatus
@@ -327,7 +328,7 @@ def test_no_plain_id_numbers_outside_the_encrypted_columns(cycle, settings):
     places: list[tuple[str, str]] = []
     places += log_texts(cycle.records)
     places += [(f"celery {name}", repr(args)) for name, args in cycle.celery_args]
-    places += file_texts(media, skip=media / IMPORT_STORAGE_DIR)
+    places += file_texts(media)  # the stored uploads too: they are encrypted
     places += file_texts(cycle.temp_dir)
     for row in ImportRow.objects.values("pk", "raw", "errors", "warnings"):
         places.append((f"import row {row['pk']}", json.dumps(row, ensure_ascii=False)))
@@ -379,16 +380,20 @@ def test_the_scan_finds_a_planted_id_number(cycle, settings):
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "lowbao.imports.pipeline._store keeps every uploaded ledger as a plain copy under "
-        "MEDIA_ROOT/imports/<sha[:2]>/<sha256>.<format> (kept for re-validation at apply), "
-        "so the full ID numbers rest there unencrypted and are never purged"
-    ),
-)
-def test_stored_uploads_hold_no_plain_id_numbers(cycle, settings):
+def test_stored_upload_files_hold_no_plain_id_numbers(cycle, settings):
+    """The uploads are kept (re-validated at apply) but encrypted: the scan finds nothing, each
+    file carries the encryption header with the current key, and decrypts to the upload."""
     stored = Path(settings.MEDIA_ROOT) / IMPORT_STORAGE_DIR
+    files = sorted(p for p in stored.rglob("*") if p.is_file())
 
-    assert sorted(p.suffix for p in stored.rglob("*") if p.is_file()) == [".csv", ".csv"]
+    assert [p.suffix for p in files] == [".csv", ".csv"]
     assert leaks(cycle, file_texts(stored)) == {}
+    assert all(p.read_bytes().startswith(storage.MAGIC) for p in files)
+    by_name = {Path(batch.file).name: batch for batch in ImportBatch.objects.all()}
+    for path in files:
+        relative = str(path.relative_to(settings.MEDIA_ROOT))
+        assert storage.key_id_of(relative) == "test1"
+        with storage.open_decrypted(relative) as plain:
+            content = plain.read()
+        assert hashlib.sha256(content).hexdigest() == by_name[path.name].sha256
+        assert cycle.found_in(content.decode("utf-8-sig"))  # the plain upload, ID numbers and all
