@@ -40,9 +40,14 @@ class ImportBatchAdmin(_ReadOnly):
 
 @admin.register(ImportRow)
 class ImportRowAdmin(_ReadOnly):
-    list_display = ("batch", "row_number", "household", "match", "applied_at")
+    list_display = ("batch", "row_number", "household", "match", "written_at")
+    list_select_related = ("batch",)
     list_filter = ("match",)
     search_fields = ("=household",)
     raw_id_fields = ("batch",)
     show_full_result_count = False
     readonly_fields = [field.name for field in ImportRow._meta.fields]
+
+    @admin.display(description="写入时间")
+    def written_at(self, row: ImportRow):
+        return row.written_at

@@ -184,7 +184,6 @@ class ImportRow(models.Model):
     match = models.CharField("匹配", max_length=10, choices=RowMatch.choices)
     errors = models.JSONField("错误", default=list, blank=True)
     warnings = models.JSONField("警告", default=list, blank=True)
-    applied_at = models.DateTimeField("写入时间", null=True, blank=True)
 
     class Meta:
         verbose_name = "导入行"
@@ -199,3 +198,11 @@ class ImportRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_id}:{self.row_number}"
+
+    @property
+    def written_at(self):
+        """When the row's data was written: the batch's apply, for every row that is not invalid
+        ("skip invalid" leaves invalid households out; all-or-nothing has none)."""
+        if self.match == RowMatch.INVALID:
+            return None
+        return self.batch.applied_at

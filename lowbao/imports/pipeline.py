@@ -738,9 +738,8 @@ def import_batch_apply(*, actor: Any, batch: ImportBatch) -> ImportBatch:
             counts = parsed.apply(actor=actor, spec=spec, batch=batch, options=options)
             _test_pause()  # the domain tables are written, not committed yet
             now = timezone.now()
-            ImportRow.objects.filter(batch=batch).exclude(match=RowMatch.INVALID).update(
-                applied_at=now
-            )
+            # the rows written are the batch's rows that are not invalid (ImportRow.written):
+            # no per-row stamp, one statement fewer per import (quality.md P4)
             batch.counts = {
                 **parsed.counts(options),
                 "created": counts.created,

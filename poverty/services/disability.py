@@ -212,7 +212,5 @@ def disability_link_new_persons(person_ids: Sequence[int]) -> int:
     return updated
 
 
-HOOKS = [
-    ("AFTER_PERSON_JOINED", disability_link_new_person),
-    ("AFTER_PERSONS_JOINED", disability_link_new_persons),
-]
+# the bulk link is called by ``verification.persons_joined_link`` (one probe for both apps)
+HOOKS = [("AFTER_PERSON_JOINED", disability_link_new_person)]

@@ -19,7 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from cases.choices import ApplicationStatus, AssetKind
@@ -32,8 +32,17 @@ from lowbao.core.errors import DomainError
 from lowbao.people.models import Person
 from lowbao.people.protection import id_number_blind_index
 from poverty.choices import VerificationItem, VerificationRequestStatus
-from poverty.models import VerificationExplanation, VerificationReport, VerificationRequest
-from poverty.services.disability import disability_link_new_person, person_id_chunks
+from poverty.models import (
+    DisabilityRecord,
+    VerificationExplanation,
+    VerificationReport,
+    VerificationRequest,
+)
+from poverty.services.disability import (
+    disability_link_new_person,
+    disability_link_new_persons,
+    person_id_chunks,
+)
 from poverty.verification_validation import VerificationRow, validate_verification_rows
 
 ZERO = Decimal("0")
@@ -340,6 +349,36 @@ def verification_link_new_persons(person_ids: Sequence[int]) -> int:
             updated_at=timezone.now(),
         )
     return linked
+
+
+def persons_joined_link(person_ids: Sequence[int]) -> None:
+    """The ``AFTER_PERSONS_JOINED`` reaction of an import: per 20,000 persons one query finds
+    those with unlinked verification reports, unlinked disability records or a linked record
+    to copy onto their member rows; only they go through the two bulk links (usually nobody:
+    one statement per import)."""
+    unlinked_reports = VerificationReport.objects.filter(
+        person__isnull=True, id_number_hash=OuterRef("id_number_hash")
+    )
+    unlinked_records = DisabilityRecord.objects.filter(
+        person__isnull=True, id_number_hash=OuterRef("id_number_hash")
+    )
+    own_records = DisabilityRecord.objects.filter(person_id=OuterRef("pk"))
+    for chunk in person_id_chunks(person_ids):
+        found = list(
+            Person.objects.filter(pk__in=chunk)
+            .annotate(
+                report=Exists(unlinked_reports),
+                record=Exists(unlinked_records) | Exists(own_records),
+            )
+            .filter(Q(report=True) | Q(record=True))
+            .values_list("pk", "report", "record")
+        )
+        reports = [pk for pk, report, _ in found if report]
+        records = [pk for pk, _, record in found if record]
+        if reports:
+            verification_link_new_persons(reports)
+        if records:
+            disability_link_new_persons(records)
 
 
 # --- explanations ---------------------------------------------------------------------------
@@ -825,7 +864,7 @@ def demo_verify_household(application: Application, day: date) -> None:
 
 HOOKS = [
     ("AFTER_PERSON_JOINED", verification_link_new_person),
-    ("AFTER_PERSONS_JOINED", verification_link_new_persons),
+    ("AFTER_PERSONS_JOINED", persons_joined_link),
     ("APPROVAL_GATES", verification_gate),
     ("AFTER_ACCEPT", verification_link_household),
     ("DEMO_BEFORE_DECISION", demo_verify_household),

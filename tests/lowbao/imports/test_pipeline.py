@@ -132,7 +132,8 @@ def test_apply_in_another_process_reads_the_stored_file_again(areas, tmp_path):
 
     assert applied.status == ImportStatus.APPLIED
     assert applied.counts["created"] == 2
-    assert ImportRow.objects.filter(batch=applied, applied_at__isnull=False).count() == 3
+    rows = list(ImportRow.objects.filter(batch=applied).select_related("batch"))
+    assert [row.written_at for row in rows] == [applied.applied_at] * 3
 
 
 def test_the_report_rebuilt_from_staging_equals_the_report_in_process(areas, tmp_path):
