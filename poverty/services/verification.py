@@ -761,6 +761,18 @@ def household_verification_status(*, household: Household, on: date) -> Verifica
     return _statuses([subject], on)[household.pk]
 
 
+def households_verification_status(
+    *, households: Iterable[Household], on: date
+) -> dict[int, VerificationStatus]:
+    """``household_verification_status`` for many households at once (household id → status):
+    a fixed number of queries plus one policy lookup per area."""
+    subjects = [
+        _Subject(key=household.pk, household_id=household.pk, area=household.area, application=None)
+        for household in households
+    ]
+    return _statuses(subjects, on)
+
+
 # --- reads ----------------------------------------------------------------------------------
 
 

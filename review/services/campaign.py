@@ -19,20 +19,24 @@ Each item is worked by the township and decided by the county:
   stop, or a referral to the poverty office (``referral_create``). A dibao decision needs the
   visit, the means test and a complete verification (逢救必核); nobody decides an item they worked
   on or proposed (four eyes).
+- ``review_items_decide_bulk`` / ``review_items_propose_bulk`` — many items of one township list
+  with an outcome that needs nothing per household (``BULK_OUTCOMES``): the same checks and writes
+  per item, all or nothing, the list and then the items locked in id order; items that already
+  have the outcome are left alone (a repeated request reports them as 已处理).
 
 Items of a list that is confirmed or signed cannot be changed: the county reopens it first
 (``review.services.campaign_signoff``).
 """
 
 import calendar
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from cases.choices import (
@@ -56,7 +60,9 @@ from poverty.choices import PovertyStatus, ReferralDirection
 from poverty.models import RegistryHousehold, RegistryMember
 from poverty.services.referrals import referral_create
 from poverty.services.verification import (
+    VerificationStatus,
     household_verification_status,
+    households_verification_status,
     verification_request_create,
 )
 from review.models import (
@@ -320,9 +326,12 @@ def campaign_open(
 
 
 def _locked_item(actor: object, item_id: int) -> ReviewItem:
+    """The item, locked, then read with its relations: reading after the lock is taken sees
+    what a transaction that held it committed (its change too; a locking read with joins
+    would give the joined rows as they were before the wait)."""
+    list(ReviewItem.objects.select_for_update(no_key=True).filter(pk=item_id).values_list("pk"))
     item = (
-        ReviewItem.objects.select_for_update(of=("self",), no_key=True)
-        .select_related(
+        ReviewItem.objects.select_related(
             "campaign",
             "campaign__county",
             "review_list",
@@ -634,15 +643,13 @@ def _check_outcome(item: ReviewItem, outcome: str) -> None:
         )
 
 
-@transaction.atomic
-def review_item_propose(*, actor: object, item_id: int, outcome: str, note: str = "") -> ReviewItem:
-    """The township's proposed outcome (after the visit; for a dibao household, after the
-    means test)."""
-    item = _locked_item(actor, item_id)
+def _check_may_propose(actor: object, item: ReviewItem, outcome: str) -> None:
     require_area(actor, item.area, Perm.CHANGE_REPORT, doing="提出复核建议")
     _require_list_open(item)
     _check_outcome(item, outcome)
-    _require_work_done(item, check_verification=False)
+
+
+def _apply_proposal(actor: object, item: ReviewItem, outcome: str, note: str) -> None:
     item.proposed_outcome, item.proposal_note = outcome, note.strip()[:2000]
     item.proposed_by = actor
     item.save(update_fields=["proposed_outcome", "proposal_note", "proposed_by", "updated_at"])
@@ -653,17 +660,35 @@ def review_item_propose(*, actor: object, item_id: int, outcome: str, note: str 
         area=item.area,
         changes={"proposed_outcome": outcome, "note": item.proposal_note},
     )
+
+
+@transaction.atomic
+def review_item_propose(*, actor: object, item_id: int, outcome: str, note: str = "") -> ReviewItem:
+    """The township's proposed outcome (after the visit; for a dibao household, after the
+    means test)."""
+    item = _locked_item(actor, item_id)
+    _check_may_propose(actor, item, outcome)
+    _require_work_done(item, check_verification=False)
+    _apply_proposal(actor, item, outcome, note)
     return item
 
 
-def _require_work_done(item: ReviewItem, *, check_verification: bool, on: date | None = None):
+def _require_work_done(
+    item: ReviewItem,
+    *,
+    check_verification: bool,
+    on: date | None = None,
+    verification: VerificationStatus | None = None,
+) -> None:
+    """The visit, the means test (dibao) and, when asked, a complete verification (逢救必核).
+    ``verification``: the household's status when the caller computed it for many at once."""
     problems: list[str] = []
     if item.visited_on is None:
         problems.append("尚未登记入户走访")
     if item.dibao_household is not None and not item.means_test:
         problems.append("尚未按现行标准重新核算")
     if check_verification and item.dibao_household is not None:
-        status = household_verification_status(
+        status = verification or household_verification_status(
             household=item.dibao_household, on=on or timezone.localdate()
         )
         problems += [f"逢救必核：{problem}" for problem in status.problems[:5]]
@@ -677,48 +702,54 @@ def _require_work_done(item: ReviewItem, *, check_verification: bool, on: date |
         )
 
 
-@transaction.atomic
-def review_item_decide(
-    *,
-    actor: object,
-    item_id: int,
-    outcome: str,
-    reasons: str = "",
-    new_amount: Decimal | None = None,
-    today: date | None = None,
-) -> ReviewItem:
-    """The county's decision on an item (county civil affairs), applied through the cases and
-    poverty services (``OUTCOME_RULES``). Needs the visit, the means test and, for a dibao
-    household, a complete verification (逢救必核). Whoever worked on or proposed the item may not
-    decide it."""
-    today = today or timezone.localdate()
-    reasons = (reasons or "").strip()
-    item = _locked_item(actor, item_id)
+def _check_may_decide(actor: object, item: ReviewItem, outcome: str) -> None:
+    """Who may decide this item at all: the county over its area, on an open list, an outcome
+    of its kind, and not whoever worked on or proposed it (four eyes)."""
     require_area(actor, item.area, Perm.CHANGE_DECIDE, doing="作出复核结果")
     _require_list_open(item)
     _check_outcome(item, outcome)
     actor_pk = getattr(actor, "pk", None)
     if actor_pk is not None and actor_pk in (item.worked_by_id, item.proposed_by_id):
         raise refuse(ReviewErrorCode.FOUR_EYES, "不能对自己经办或提出建议的复核对象作出结果")
-    if (
-        item.outcome
-        and item.dibao_household is not None
-        and item.change is not None
-        and item.change.status == ChangeStatus.DECIDED
-    ):
-        raise refuse(
-            ReviewErrorCode.CONFLICT,
-            f"该户已作出复核结果“{item.get_outcome_display()}”；如需改变，请先重新核算",
-        )
-    if item.outcome and item.dibao_household is None and item.outcome == outcome:
-        return item  # the same decision submitted twice
+
+
+def _is_decided(item: ReviewItem) -> bool:
+    """An outcome stands: for a dibao household, its change is decided too (a means test re-run
+    after the decision opens a new change, and the item may be decided again)."""
+    if not item.outcome:
+        return False
+    if item.dibao_household is None:
+        return True
+    return item.change is not None and item.change.status == ChangeStatus.DECIDED
+
+
+def _check_ready_to_decide(
+    item: ReviewItem,
+    outcome: str,
+    reasons: str,
+    *,
+    today: date,
+    verification: VerificationStatus | None = None,
+) -> None:
     if outcome in REASONS_REQUIRED and not reasons:
         raise refuse(
             ReviewErrorCode.STEP_INCOMPLETE,
             f"“{ItemOutcome(outcome).label}”须写明理由",
             reasons="请写明理由",
         )
-    _require_work_done(item, check_verification=True, on=today)
+    _require_work_done(item, check_verification=True, on=today, verification=verification)
+
+
+def _apply_decision(
+    actor: object,
+    item: ReviewItem,
+    outcome: str,
+    reasons: str,
+    *,
+    new_amount: Decimal | None,
+    today: date,
+) -> None:
+    """Apply a checked decision through the cases/poverty services, save and audit the item."""
     decision = _Decision(
         actor=actor,
         item=item,
@@ -763,7 +794,364 @@ def review_item_decide(
             "reasons": item.decision_note,
         },
     )
+
+
+@transaction.atomic
+def review_item_decide(
+    *,
+    actor: object,
+    item_id: int,
+    outcome: str,
+    reasons: str = "",
+    new_amount: Decimal | None = None,
+    today: date | None = None,
+) -> ReviewItem:
+    """The county's decision on an item (county civil affairs), applied through the cases and
+    poverty services (``OUTCOME_RULES``). Needs the visit, the means test and, for a dibao
+    household, a complete verification (逢救必核). Whoever worked on or proposed the item may not
+    decide it."""
+    today = today or timezone.localdate()
+    reasons = (reasons or "").strip()
+    item = _locked_item(actor, item_id)
+    _check_may_decide(actor, item, outcome)
+    if _is_decided(item):
+        if item.dibao_household is not None:
+            raise refuse(
+                ReviewErrorCode.CONFLICT,
+                f"该户已作出复核结果“{item.get_outcome_display()}”；如需改变，请先重新核算",
+            )
+        if item.outcome == outcome:
+            return item  # the same decision submitted twice
+    _check_ready_to_decide(item, outcome, reasons, today=today)
+    _apply_decision(actor, item, outcome, reasons, new_amount=new_amount, today=today)
     return item
+
+
+# --- bulk proposal and decision on a township list -----------------------------------------------
+
+# Outcomes a list may be decided (or proposed) with in bulk: those that need nothing per household
+# (no amount, no reasons of its own, no referral). The others are decided household by household.
+BULK_OUTCOMES = (ItemOutcome.CONTINUE,)
+BULK_MAX_ITEMS = 500  # per request: the rows are locked for the whole transaction
+BULK_NAMED = 20  # households named in a refusal (the rest are counted)
+
+
+@dataclass(frozen=True)
+class BulkPlan:
+    """What a bulk request would do: ``ready`` items get the outcome, ``done`` already have it
+    (已处理, nothing to do), ``blocked`` (item, reason) refuse the whole request."""
+
+    ready: list[ReviewItem]
+    done: list[ReviewItem]
+    blocked: list[tuple[ReviewItem, str]]
+
+
+class BulkAction(StrEnum):
+    DECIDE = "decide"
+    PROPOSE = "propose"
+
+
+BULK_LABELS = {BulkAction.DECIDE: "批量作出复核结果", BulkAction.PROPOSE: "批量提出复核建议"}
+BULK_PERMS = {BulkAction.DECIDE: Perm.CHANGE_DECIDE, BulkAction.PROPOSE: Perm.CHANGE_REPORT}
+
+
+def _item_rows() -> QuerySet[ReviewItem]:
+    return ReviewItem.objects.select_related(
+        "campaign",
+        "area",
+        "dibao_household",
+        "dibao_household__area",
+        "dibao_household__county",
+        "registry_household",
+        "registry_household__area",
+        "change",
+    )
+
+
+def _bulk_list(actor: object, list_id: int, *, lock: bool) -> ReviewList:
+    rows = ReviewList.objects.select_related("township", "campaign")
+    if lock:
+        rows = rows.select_for_update(of=("self",), no_key=True)
+    review_list = rows.filter(pk=list_id).first()
+    if review_list is None or not actor_covers_area(
+        actor, review_list.township, perm=Perm.REVIEW_VIEW
+    ):
+        raise refuse(ReviewErrorCode.NOT_FOUND, "复核名单不存在或不在您的管辖范围内")
+    return review_list
+
+
+def _bulk_items(
+    actor: object, review_list: ReviewList, item_ids: Iterable[int], *, lock: bool
+) -> list[ReviewItem]:
+    """The chosen items of the list, in id order; any id that is not an item of this list the
+    actor may see refuses the request (the ids are named: they came from the request)."""
+    ids = sorted(set(item_ids))
+    if not ids:
+        raise refuse(ReviewErrorCode.INVALID, "请勾选要批量办理的复核对象", items="请至少勾选 1 户")
+    if len(ids) > BULK_MAX_ITEMS:
+        raise refuse(
+            ReviewErrorCode.INVALID,
+            f"一次最多批量办理 {BULK_MAX_ITEMS} 户，请分批办理",
+            items=f"最多 {BULK_MAX_ITEMS} 户",
+        )
+    of_list = ReviewItem.objects.filter(review_list=review_list, pk__in=ids)
+    if lock:
+        # Row locks in id order, taken before anything is read: two bulk requests, or a bulk
+        # request and a single decision, wait for each other instead of deadlocking. The rows
+        # are read again after the locks, so what another transaction committed meanwhile
+        # (its item and its change) is what is checked.
+        list(of_list.select_for_update(no_key=True).order_by("pk").values_list("pk", flat=True))
+    items = [
+        item
+        for item in _item_rows().filter(review_list=review_list, pk__in=ids).order_by("pk")
+        if actor_covers_area(actor, item.area, perm=Perm.REVIEW_VIEW)
+    ]
+    missing = sorted(set(ids) - {item.pk for item in items})
+    if missing:
+        shown = "、".join(str(pk) for pk in missing[:BULK_NAMED])
+        more = f"等 {len(missing)} 个" if len(missing) > BULK_NAMED else ""
+        raise refuse(
+            ReviewErrorCode.NOT_FOUND,
+            f"所选复核对象（ID {shown}{more}）不存在或不在本名单、您的管辖范围内，本次未作任何更改",
+        )
+    for item in items:
+        item.review_list = review_list  # the (locked) list: its status and township are read
+    return items
+
+
+def _verification_by_household(items: list[ReviewItem], on: date) -> dict[int, VerificationStatus]:
+    """household id → the verification status (逢救必核) of the dibao households of ``items``
+    at once: a fixed number of queries plus one policy lookup per village."""
+    households = {item.dibao_household_id: item.dibao_household for item in items}
+    households.pop(None, None)
+    return households_verification_status(households=households.values(), on=on)
+
+
+def _plan(
+    actor: object,
+    action: BulkAction,
+    items: list[ReviewItem],
+    outcome: str,
+    note: str,
+    *,
+    today: date,
+) -> BulkPlan:
+    """The checks of ``review_item_decide`` / ``review_item_propose`` on each item, in their
+    order, without writing; an item that already has the outcome is ``done``. A bulk request
+    never changes an outcome or a proposal made before: those items are ``blocked``."""
+    ready: list[ReviewItem] = []
+    done: list[ReviewItem] = []
+    blocked: list[tuple[ReviewItem, str]] = []
+    checked: list[ReviewItem] = []
+    for item in items:
+        try:
+            if action == BulkAction.DECIDE:
+                _check_may_decide(actor, item, outcome)
+                if _is_decided(item):
+                    if item.outcome == outcome:
+                        done.append(item)
+                        continue
+                    raise refuse(
+                        ReviewErrorCode.CONFLICT,
+                        f"已作出复核结果“{item.get_outcome_display()}”",
+                    )
+            else:
+                _check_may_propose(actor, item, outcome)
+                if item.outcome:
+                    raise refuse(
+                        ReviewErrorCode.CONFLICT,
+                        f"已作出复核结果“{item.get_outcome_display()}”",
+                    )
+                if item.proposed_outcome == outcome:
+                    done.append(item)
+                    continue
+                if item.proposed_outcome:
+                    raise refuse(
+                        ReviewErrorCode.CONFLICT,
+                        f"已提出建议“{item.get_proposed_outcome_display()}”，如需改变请逐户办理",
+                    )
+        except DomainError as error:
+            blocked.append((item, error.message))
+            continue
+        checked.append(item)
+    verification = _verification_by_household(checked, today) if action == BulkAction.DECIDE else {}
+    for item in checked:
+        try:
+            if action == BulkAction.DECIDE:
+                _check_ready_to_decide(
+                    item,
+                    outcome,
+                    note,
+                    today=today,
+                    verification=verification.get(item.dibao_household_id),
+                )
+            else:
+                _require_work_done(item, check_verification=False)
+        except DomainError as error:
+            blocked.append((item, error.message))
+            continue
+        ready.append(item)
+    return BulkPlan(ready=ready, done=done, blocked=sorted(blocked, key=lambda b: b[0].pk))
+
+
+def _refuse_blocked(action: BulkAction, blocked: list[tuple[ReviewItem, str]]) -> DomainError:
+    named = [f"{item.household_number}（{reason}）" for item, reason in blocked[:BULK_NAMED]]
+    more = f"，另有 {len(blocked) - BULK_NAMED} 户" if len(blocked) > BULK_NAMED else ""
+    return DomainError(
+        code=ReviewErrorCode.STEP_INCOMPLETE,
+        message=f"以下 {len(blocked)} 户不能{BULK_LABELS[action]}，本次未作任何更改："
+        + "；".join(named)
+        + more,
+        fields={"items": [f"{item.household_number}：{reason}" for item, reason in blocked]},
+    )
+
+
+def _check_bulk_request(
+    actor: object, action: BulkAction, review_list: ReviewList, outcome: str
+) -> None:
+    require_area(actor, review_list.township, BULK_PERMS[action], doing=BULK_LABELS[action])
+    if outcome not in BULK_OUTCOMES:
+        allowed = "、".join(f"“{ItemOutcome(value).label}”" for value in BULK_OUTCOMES)
+        raise refuse(
+            ReviewErrorCode.OUTCOME_NOT_ALLOWED,
+            f"{BULK_LABELS[action]}只能选择{allowed}；其他结果须逐户办理",
+            outcome="批量办理不能选择此结果",
+        )
+    if review_list.status != ListStatus.OPEN:
+        raise refuse(
+            ReviewErrorCode.LIST_LOCKED,
+            f"{review_list.township.name}复核名单{review_list.get_status_display()}，"
+            "不能再修改；确需修改的，由旗县民政部门说明原因后重新打开",
+        )
+
+
+def review_items_bulk_plan(
+    *,
+    actor: object,
+    action: str,
+    list_id: int,
+    item_ids: Iterable[int],
+    outcome: str = ItemOutcome.CONTINUE,
+    note: str = "",
+    today: date | None = None,
+) -> BulkPlan:
+    """What ``review_items_decide_bulk`` / ``review_items_propose_bulk`` would do now (read
+    only, no locks): the list page offers the ``ready`` items, the confirmation counts them."""
+    action = BulkAction(action)
+    review_list = _bulk_list(actor, list_id, lock=False)
+    _check_bulk_request(actor, action, review_list, outcome)
+    items = _bulk_items(actor, review_list, item_ids, lock=False)
+    return _plan(
+        actor, action, items, outcome, (note or "").strip(), today=today or timezone.localdate()
+    )
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    review_list: ReviewList
+    changed: list[ReviewItem]  # decided (or proposed) by this request
+    done: list[ReviewItem]  # had the outcome already (已处理)
+
+
+def _run_bulk(
+    *,
+    actor: object,
+    action: BulkAction,
+    list_id: int,
+    item_ids: Iterable[int],
+    outcome: str,
+    note: str,
+    today: date,
+    apply: Callable[[ReviewItem], None],
+) -> BulkResult:
+    """All or nothing: the list row, then the items in id order, are locked; every item is
+    checked before anything is written; a refusal names the households and changes nothing."""
+    review_list = _bulk_list(actor, list_id, lock=True)
+    _check_bulk_request(actor, action, review_list, outcome)
+    items = _bulk_items(actor, review_list, item_ids, lock=True)
+    plan = _plan(actor, action, items, outcome, note, today=today)
+    if plan.blocked:
+        raise _refuse_blocked(action, plan.blocked)
+    for item in plan.ready:
+        try:
+            apply(item)
+        except DomainError as error:  # refused by a cases/poverty service: name the household
+            raise DomainError(
+                code=error.code,
+                message=f"{item.household_number}：{error.message}（本次批量办理未作任何更改）",
+                fields=error.fields,
+                status=error.status,
+            ) from error
+    if plan.ready:
+        record(
+            actor=actor,
+            action=f"review_list.{action.value}_bulk",
+            obj=review_list,
+            area=review_list.township,
+            changes={
+                "outcome": outcome,
+                "items": [item.pk for item in plan.ready],
+                "already_done": [item.pk for item in plan.done],
+                "note": note,
+            },
+        )
+    return BulkResult(review_list=review_list, changed=plan.ready, done=plan.done)
+
+
+@transaction.atomic
+def review_items_decide_bulk(
+    *,
+    actor: object,
+    list_id: int,
+    item_ids: Iterable[int],
+    outcome: str,
+    note: str = "",
+    today: date | None = None,
+) -> BulkResult:
+    """The county decides many items of one township list with one outcome that needs nothing
+    per household (``BULK_OUTCOMES``): each item is checked and decided exactly as by
+    ``review_item_decide`` (its audit event and the cases decision included), plus one
+    ``review_list.decide_bulk`` event listing the items. Items that already have this outcome
+    are left alone (a repeated request says 已处理)."""
+    today = today or timezone.localdate()
+    reasons = (note or "").strip()
+    return _run_bulk(
+        actor=actor,
+        action=BulkAction.DECIDE,
+        list_id=list_id,
+        item_ids=item_ids,
+        outcome=outcome,
+        note=reasons,
+        today=today,
+        apply=lambda item: _apply_decision(
+            actor, item, outcome, reasons, new_amount=None, today=today
+        ),
+    )
+
+
+@transaction.atomic
+def review_items_propose_bulk(
+    *,
+    actor: object,
+    list_id: int,
+    item_ids: Iterable[int],
+    outcome: str,
+    note: str = "",
+    today: date | None = None,
+) -> BulkResult:
+    """The township proposes one outcome for many items of its list, each checked and recorded
+    as by ``review_item_propose``; never over another proposal or a decision."""
+    note = (note or "").strip()
+    return _run_bulk(
+        actor=actor,
+        action=BulkAction.PROPOSE,
+        list_id=list_id,
+        item_ids=item_ids,
+        outcome=outcome,
+        note=note,
+        today=today or timezone.localdate(),
+        apply=lambda item: _apply_proposal(actor, item, outcome, note),
+    )
 
 
 def is_overdue(item: ReviewItem, *, today: date | None = None) -> bool:
@@ -773,8 +1161,14 @@ def is_overdue(item: ReviewItem, *, today: date | None = None) -> bool:
 
 
 __all__ = [
+    "BULK_LABELS",
+    "BULK_OUTCOMES",
+    "BULK_PERMS",
     "OUTCOME_RULES",
     "REASONS_REQUIRED",
+    "BulkAction",
+    "BulkPlan",
+    "BulkResult",
     "ReviewErrorCode",
     "ReviewPeriod",
     "campaign_open",
@@ -787,5 +1181,8 @@ __all__ = [
     "review_item_propose",
     "review_item_request_verification",
     "review_item_visit",
+    "review_items_bulk_plan",
+    "review_items_decide_bulk",
+    "review_items_propose_bulk",
     "review_period_for",
 ]

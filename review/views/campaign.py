@@ -7,6 +7,7 @@ shown masked only. Signing asks for the password again (re-authentication).
 """
 
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.core.paginator import Paginator
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -40,6 +41,10 @@ from review.models import (
     SpotCheckStatus,
 )
 from review.services.campaign import (
+    BULK_LABELS,
+    BULK_OUTCOMES,
+    BULK_PERMS,
+    BulkAction,
     campaign_open,
     is_overdue,
     outcomes_for,
@@ -48,6 +53,9 @@ from review.services.campaign import (
     review_item_propose,
     review_item_request_verification,
     review_item_visit,
+    review_items_bulk_plan,
+    review_items_decide_bulk,
+    review_items_propose_bulk,
     review_period_for,
 )
 from review.services.campaign_selectors import (
@@ -158,6 +166,15 @@ class DecideForm(_Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
     )
+
+
+class BulkForm(_Form):
+    """The outcome and note of a bulk request; the items come as ``items`` (checkboxes)."""
+
+    outcome = forms.ChoiceField(
+        label="结果", choices=[(value, ItemOutcome(value).label) for value in BULK_OUTCOMES]
+    )
+    note = forms.CharField(label="说明（可不填）", max_length=2000, required=False)
 
 
 class SignForm(ReauthenticationForm):
@@ -427,6 +444,7 @@ def list_detail(request: HttpRequest, list_id: int) -> HttpResponse:
     progress = list_progress(campaign.lists.filter(pk=review_list.pk), today=today)[0]
     user = request.user
     signature = current_list_signature(review_list)
+    bulk = _bulk_panel(user, review_list, rows, show=show, today=today)
     return _render(
         request,
         "list_detail.html",
@@ -457,8 +475,165 @@ def list_detail(request: HttpRequest, list_id: int) -> HttpResponse:
             "can_reopen": review_list.status != ListStatus.OPEN
             and actor_covers_area(user, campaign.county, perm=Perm.REVIEW_MANAGE),
             "reopen_form": ReasonForm(auto_id="list-reopen-%s"),
+            "bulk": bulk,
         },
     )
+
+
+# --- bulk proposal and decision ------------------------------------------------------------------
+
+_BULK_RUN = {
+    BulkAction.DECIDE: review_items_decide_bulk,
+    BulkAction.PROPOSE: review_items_propose_bulk,
+}
+_BULK_URL = {
+    BulkAction.DECIDE: "campaign:list_bulk_decide",
+    BulkAction.PROPOSE: "campaign:list_bulk_propose",
+}
+_BULK_DONE = {BulkAction.DECIDE: "作出复核结果", BulkAction.PROPOSE: "提出复核建议"}
+_BULK_SHORT = {BulkAction.DECIDE: "批量决定", BulkAction.PROPOSE: "批量提出建议"}
+_MAX_ID = 2**63 - 1
+
+
+def _bulk_action(actor: object, review_list: Any) -> BulkAction | None:
+    """The bulk work the actor does on this open list: the county decides, the township
+    proposes."""
+    if review_list.status != ListStatus.OPEN:
+        return None
+    for action in (BulkAction.DECIDE, BulkAction.PROPOSE):
+        if actor_covers_area(actor, review_list.township, perm=BULK_PERMS[action]):
+            return action
+    return None
+
+
+def _bulk_panel(
+    actor: object, review_list: Any, rows: list[Any], *, show: str, today: date
+) -> dict[str, Any] | None:
+    """The bulk form of the list page and the page's items it may take (the ``ready`` ones);
+    one plan for the whole page, so the queries do not grow with the rows."""
+    action = _bulk_action(actor, review_list)
+    if action is None:
+        return None
+    ready: set[int] = set()
+    if rows:
+        try:
+            plan = review_items_bulk_plan(
+                actor=actor,
+                action=action,
+                list_id=review_list.pk,
+                item_ids=[item.pk for item in rows],
+                today=today,
+            )
+        except DomainError:
+            return None
+        ready = {item.pk for item in plan.ready}
+    return {
+        "action": action.value,
+        "label": BULK_LABELS[action],
+        "short": _BULK_SHORT[action],
+        "url": _BULK_URL[action],
+        "form": BulkForm(auto_id="bulk-%s"),
+        "ready": ready,
+        "show": show,
+    }
+
+
+def _list_url(review_list_id: int, show: str) -> str:
+    url = reverse("campaign:list_detail", args=[review_list_id])
+    return f"{url}?show={show}" if show and show in ITEM_FILTERS else url
+
+
+def _item_ids(values: list[str]) -> list[int] | None:
+    if not all(
+        value.isascii() and value.isdigit() and len(value) <= 19 and 0 < int(value) <= _MAX_ID
+        for value in values
+    ):
+        return None
+    return [int(value) for value in values]
+
+
+def _bulk(request: HttpRequest, list_id: int, action: BulkAction) -> HttpResponse:
+    """POST without ``confirmed``: the confirmation page (how many households, which ones, and
+    any that cannot be done); POST with ``confirmed=1``: the service, all or nothing."""
+    review_list = access_list_by_id(request.user, list_id)
+    show = request.POST.get("show", "")
+    back = redirect(_list_url(review_list.pk, show))
+    form = BulkForm(request.POST, auto_id="bulk-%s")
+    item_ids = _item_ids(request.POST.getlist("items"))
+    if not form.is_valid():
+        messages.error(request, f"{BULK_LABELS[action]}：{_first_error(form)}")
+        return back
+    if item_ids is None:
+        messages.error(request, f"{BULK_LABELS[action]}：所选复核对象无效")
+        return back
+    outcome, note = form.cleaned_data["outcome"], form.cleaned_data["note"]
+    if request.POST.get("confirmed") != "1":
+        try:
+            plan = review_items_bulk_plan(
+                actor=request.user,
+                action=action,
+                list_id=review_list.pk,
+                item_ids=item_ids,
+                outcome=outcome,
+                note=note,
+            )
+        except DomainError as error:
+            _fail(request, error)
+            return back
+        heads = item_heads(review_list.items.filter(pk__in=[item.pk for item in plan.ready]))
+        return _render(
+            request,
+            "list_bulk_confirm.html",
+            {
+                "review_list": review_list,
+                "campaign": review_list.campaign,
+                "plan": plan,
+                "ready_rows": [(item, heads.get(item.pk, ("", "", 0))) for item in plan.ready],
+                "label": BULK_LABELS[action],
+                "done_label": _BULK_DONE[action],
+                "outcome": outcome,
+                "outcome_label": ItemOutcome(outcome).label,
+                "note": note,
+                "url": _BULK_URL[action],
+                "show": show if show in ITEM_FILTERS else "",
+                "back": _list_url(review_list.pk, show),
+            },
+        )
+    try:
+        result = _BULK_RUN[action](
+            actor=request.user,
+            list_id=review_list.pk,
+            item_ids=item_ids,
+            outcome=outcome,
+            note=note,
+        )
+    except DomainError as error:
+        _fail(request, error)
+        return back
+    label = ItemOutcome(outcome).label
+    if result.changed:
+        messages.success(request, f"已对 {len(result.changed)} 户{_BULK_DONE[action]}“{label}”。")
+    if result.done:
+        numbers = "、".join(item.household_number for item in result.done[:20])
+        more = f"等 {len(result.done)} 户" if len(result.done) > 20 else ""
+        messages.info(
+            request,
+            f"{len(result.done)} 户已处理（此前已{_BULK_DONE[action]}“{label}”），"
+            f"未重复办理：{numbers}{more}",
+        )
+    return back
+
+
+@require_perm(Perm.CHANGE_DECIDE)
+@require_POST
+def list_bulk_decide(request: HttpRequest, list_id: int) -> HttpResponse:
+    return _bulk(request, list_id, BulkAction.DECIDE)
+
+
+@require_perm(Perm.CHANGE_REPORT)
+@require_POST
+def list_bulk_propose(request: HttpRequest, list_id: int) -> HttpResponse:
+    return _bulk(request, list_id, BulkAction.PROPOSE)
 
 
 @require_perm(Perm.REVIEW_VIEW)
@@ -807,6 +982,8 @@ urlpatterns = [
     path("lists/<int:list_id>/", list_detail, name="list_detail"),
     path("lists/<int:list_id>/confirm/", list_confirm_view, name="list_confirm"),
     path("lists/<int:list_id>/sign/", list_sign_view, name="list_sign"),
+    path("lists/<int:list_id>/bulk-decide/", list_bulk_decide, name="list_bulk_decide"),
+    path("lists/<int:list_id>/bulk-propose/", list_bulk_propose, name="list_bulk_propose"),
     path("items/<int:item_id>/", item_detail, name="item_detail"),
     path("items/<int:item_id>/<slug:action>/", item_act, name="item_act"),
     path("signed/<int:snapshot_id>/", snapshot_detail, name="snapshot_detail"),

@@ -211,6 +211,8 @@ ROWS: dict[str, Row] = {
     "campaign:list_detail": Row(Perm.REVIEW_VIEW, CW, kind="review_list"),
     "campaign:list_confirm": Row(Perm.REVIEW_VIEW, CW, "POST", "review_list"),
     "campaign:list_sign": Row(Perm.REVIEW_VIEW, TH, "POST", "review_list"),
+    "campaign:list_bulk_decide": Row(Perm.CHANGE_DECIDE, CA, "POST", "review_list"),
+    "campaign:list_bulk_propose": Row(Perm.CHANGE_REPORT, CW, "POST", "review_list"),
     "campaign:item_detail": Row(Perm.REVIEW_VIEW, CW, kind="review_item"),
     "campaign:item_act": Row(
         Perm.REVIEW_VIEW, CW, "POST", "review_item", extra=(("action", "visit"),)
