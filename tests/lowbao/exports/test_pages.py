@@ -244,11 +244,11 @@ def test_my_exports_lists_only_my_jobs_with_flat_queries(
     url = reverse("exports:job_list")
     mine.get(url)
 
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(5):
         first = mine.get(url)
     for _ in range(4):
         mine.post(export_url(), {"county": "150121000000"})
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(5):
         many = mine.get(url)
 
     assert [job.requested_by_id for job, _label in first.context["rows"]] == [

@@ -442,11 +442,11 @@ def test_list_query_count_is_flat(
     client = login_client(case_users.poverty_office)
     client.get(URL)
     # session, user, roles, count, page, heads; the session middleware's save (3)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(6):
         small = client.get(URL)
     rows = [row for index in range(3, 13) for row in household_rows(f"15012100{index:02d}")]
     post(token_client(push_client), body(rows, on="2026-02-01", partial=True))
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(6):
         large = client.get(URL)
 
     assert (small.json()["count"], large.json()["count"]) == (2, 12)

@@ -180,11 +180,11 @@ def test_list_query_count_is_flat(
     client = login_client(case_users.poverty_office)
     url = reverse("poverty:registry_household_list")
     client.get(url)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(7):
         small = client.get(url)
     rows = [row for index in range(12) for row in household_rows(f"N{index:02d}")]
     apply_rows(rows, on=SECOND_SNAPSHOT, partial=True)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(7):
         large = client.get(url)
 
     assert (len(small.context["rows"]), len(large.context["rows"])) == (2, 14)
