@@ -65,6 +65,10 @@ def reconciliation_sweep_task(self: object) -> int:
     ignore_result=True,
 )
 def reconciliation_runs_requeue_task() -> list[int]:
-    from review.services.reconciliation import reconciliation_runs_requeue
+    from review.services.reconciliation import (
+        reconciliation_runs_requeue,
+        reconciliation_sweeps_catch_up,
+    )
 
+    reconciliation_sweeps_catch_up()
     return reconciliation_runs_requeue()

@@ -539,6 +539,45 @@ def reconciliation_runs_requeue() -> list[int]:
     return requeued
 
 
+SWEEP_TASK = "review.tasks.reconciliation_sweep_task"
+
+
+def reconciliation_sweeps_catch_up() -> list[date]:
+    """Start the scheduled sweeps whose beat message was lost (a broker restarted between beat
+    sending it and a worker taking it): for each periodic sweep task that beat last sent more
+    than ``LOWBAO_RECONCILIATION_REQUEUE_AFTER_SECONDS`` ago, if no scheduled sweep exists for
+    that day (Asia/Shanghai), the sweep is started now for that day (audited). A message that
+    was only late finds the sweep and does nothing (``_sweep_create`` keeps one scheduled sweep
+    per day). Returns the days started."""
+    from django_celery_beat.models import PeriodicTask
+
+    sent_before = timezone.now() - timedelta(seconds=_requeue_after_seconds())
+    days = sorted(
+        {
+            timezone.localdate(sent)
+            for sent in PeriodicTask.objects.filter(
+                task=SWEEP_TASK, last_run_at__isnull=False, last_run_at__lt=sent_before
+            ).values_list("last_run_at", flat=True)
+        }
+    )
+    started: list[date] = []
+    for day in days:
+        if ReconciliationSweep.objects.filter(as_of=day, trigger=RunTrigger.SCHEDULE).exists():
+            continue
+        with transaction.atomic():
+            sweep = reconciliation_sweep_start(actor=None, as_of=day, trigger=RunTrigger.SCHEDULE)
+            record(
+                actor=None,
+                actor_label=SYSTEM_LABEL,
+                action="reconciliation.sweep_catch_up",
+                obj=sweep,
+                changes={"as_of": day, "reason": "定时比对消息丢失，补发"},
+            )
+        logger.warning("scheduled reconciliation of %s: beat message lost, sweep started", day)
+        started.append(day)
+    return started
+
+
 def reconciliation_sweep_run(
     *, actor: object, as_of: date | None = None, trigger: str
 ) -> tuple[ReconciliationSweep, list[ReconciliationRun]]:
