@@ -199,10 +199,16 @@ def access_worklist_county_by_code(actor: object, code: str) -> Area:
     return county
 
 
-def period_choices(*, actor: object) -> list[str]:
-    """The periods (``2026H2`` …) of the runs of the counties the actor works in, newest first."""
+def period_choices(*, actor: object, counties: Iterable[Area] | None = None) -> list[str]:
+    """The periods (``2026H2`` …) of the runs of the counties the actor works in, newest first
+    (``counties``: those counties, when the caller has them already)."""
+    county_ids = (
+        [county.pk for county in counties]
+        if counties is not None
+        else worklist_counties(actor=actor).values("pk")
+    )
     periods = (
-        ReconciliationRun.objects.filter(county__in=worklist_counties(actor=actor).values("pk"))
+        ReconciliationRun.objects.filter(county_id__in=county_ids)
         .order_by()
         .values_list("period", flat=True)
         .distinct()

@@ -229,7 +229,7 @@ def worklist_view(request: HttpRequest) -> HttpResponse:
             "states": [*ItemState.choices, (ALL_STATES, "全部")],
             "townships": list(worklist_townships(actor=actor, county=query.filters.county)),
             "counties": counties if len(counties) > 1 else [],
-            "periods": period_choices(actor=actor),
+            "periods": period_choices(actor=actor, counties=counties),
             "per_page_choices": PER_PAGE_CHOICES,
             "can_export": actor_has_perm(actor, Perm.EXPORT_RUN),
             "can_reveal": actor_has_perm(actor, Perm.SENSITIVE_REVEAL),
