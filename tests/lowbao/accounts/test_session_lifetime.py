@@ -33,7 +33,7 @@ def test_a_session_idle_for_fifteen_minutes_is_over(areas, make_user):
     assert response["Location"] == "/accounts/login/?next=/"
 
 
-def test_a_request_after_inactivity_pushes_the_idle_deadline_fifteen_minutes_ahead(areas, make_user):
+def test_a_request_after_inactivity_pushes_the_idle_deadline_15_minutes_ahead(areas, make_user):
     client = password_login(make_user(role=Role.TOWNSHIP_CASEWORKER, area=areas.township))
     client.get("/")
     # Ten minutes of inactivity: five minutes are left.
