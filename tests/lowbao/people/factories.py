@@ -16,6 +16,7 @@ from lowbao.people.models import Person
 from lowbao.people.protection import encrypt, id_number_blind_index
 
 _counter = itertools.count(1)
+_issued: set[str] = set()  # numbers generated with a drawn sequence, in this process
 
 # Birth dates spread over 1940-01-01 … 2008-06-11 (25000 days). 7919 is prime and does not divide
 # 25000, so the first 25000 generated numbers all have different birth dates, hence are unique.
@@ -38,17 +39,29 @@ def make_id_number(
     """
     if len(area_prefix) != 6 or not area_prefix.isdigit():
         raise ValueError("area_prefix must be 6 digits")
-    n = next(_counter)
-    if birth_date is None:
-        offset = (n * _BIRTH_DATE_STRIDE) % _BIRTH_DATE_SPAN_DAYS
-        birth_date = _FIRST_BIRTH_DATE + timedelta(days=offset)
-    if seq is None:
+    if seq is not None:
+        return _id_number(area_prefix, birth_date or _birth_date(next(_counter)), seq, sex)
+    # A pinned birth date with a generated sequence can meet a number generated earlier; draw
+    # again until the number is new to this process.
+    while True:
+        n = next(_counter)
         seq = (n % 499) * 2 + 1  # odd, 1..997
         if sex == Sex.FEMALE:
             seq += 1
-    elif not 0 <= seq <= 999:
+        number = _id_number(area_prefix, birth_date or _birth_date(n), seq, sex)
+        if number not in _issued:
+            _issued.add(number)
+            return number
+
+
+def _birth_date(n: int) -> date:
+    return _FIRST_BIRTH_DATE + timedelta(days=(n * _BIRTH_DATE_STRIDE) % _BIRTH_DATE_SPAN_DAYS)
+
+
+def _id_number(area_prefix: str, birth_date: date, seq: int, sex: str | None) -> str:
+    if not 0 <= seq <= 999:
         raise ValueError("seq must be 0..999")
-    elif sex is not None and (seq % 2 == 1) != (sex == Sex.MALE):
+    if sex is not None and (seq % 2 == 1) != (sex == Sex.MALE):
         raise ValueError(f"seq {seq} does not match sex {sex}")
     body = f"{area_prefix}{birth_date:%Y%m%d}{seq:03d}"
     return body + compute_check_char(body)
