@@ -63,6 +63,7 @@ from lowbao.imports.cells import (
     parse_yes_no,
 )
 from lowbao.imports.kinds import (
+    KEYS_KEPT,
     SKIPPED_KEYS_KEPT,
     Counts,
     ImportOptions,
@@ -431,7 +432,10 @@ class _RosterValidator:
         self.county = county
         self.today = today
         self.parsers = _parsers()
-        self._parsed: dict[tuple[str, type, object], Any] = {}
+        # header → cell value → (given?, normalised text, parsed value or its CellError)
+        self._parsed: dict[str, dict[object, tuple[bool, str, Any]]] = {
+            header: {} for header in self.parsers
+        }
         # Area names and codes not found in the county, and what they turned out to be.
         self.pending: dict[tuple[str, ...], tuple[str, str, str, str] | None] = {}
         areas = list(
@@ -459,25 +463,38 @@ class _RosterValidator:
     def warn(self, row: _RowState, header: str, value: object, code: str, msg: str) -> None:
         row.warnings.append(problem(row.number, header, _show(header, value), code, msg))
 
-    def parse(self, row: _RowState, cells: dict[str, Any], header: str) -> Any:
-        """The header's parser on the row's cell; a ``CellError`` becomes an error of the row.
+    def cell(self, header: str, value: object) -> tuple[bool, str, Any]:
+        """(given?, normalised text, the header's parser on it or its ``CellError``) of a cell.
         Parsers are pure and a roster repeats most values on every row (relations, villages,
-        amounts, months), so results are remembered (bounded, per type and value)."""
-        value = cells.get(header)
-        key = (header, type(value), value)
-        result = self._parsed.get(key, _FAILED)
-        if result is _FAILED:
+        amounts, months), so results are remembered (bounded, per header, type and value)."""
+        known = self._parsed[header]
+        key = value if type(value) is str else (type(value), value)
+        entry = known.get(key)
+        if entry is None:
             try:
                 result = self.parsers[header](value)
             except CellError as exc:
                 result = exc
-            if len(self._parsed) >= PARSED_KEPT:
-                self._parsed.clear()
-            self._parsed[key] = result
+            entry = (is_given(value), normalise_text(value), result)
+            if len(known) >= PARSED_KEPT:
+                known.clear()
+            known[key] = entry
+        return entry
+
+    def parse(self, row: _RowState, cells: dict[str, Any], header: str) -> Any:
+        """The header's parser on the row's cell; a ``CellError`` becomes an error of the row."""
+        value = cells.get(header)
+        known = self._parsed[header].get(value if type(value) is str else (type(value), value))
+        result = (known or self.cell(header, value))[2]
         if isinstance(result, CellError):
             self.error(row, header, value, result.code, result.message)
             return _FAILED
         return result
+
+    def choice(self, row: _RowState, cells: dict[str, Any], header: str) -> str:
+        """``parse`` of a choice column: ``""`` when the cell has an error."""
+        value = self.parse(row, cells, header)
+        return "" if value is _FAILED else value
 
     # -- rows --
 
@@ -492,13 +509,18 @@ class _RosterValidator:
             row.household_number = number
         self.resolve_area(row, cells)
         self.read_member(row, source)
+        parsed = self._parsed
         for header in HOUSEHOLD_COLUMNS:
-            if not is_given(cells.get(header)):
+            value = cells.get(header)
+            known = parsed[header].get(value if type(value) is str else (type(value), value))
+            given, text, result = known or self.cell(header, value)
+            if not given:
                 continue
-            row.texts[header] = normalise_text(cells.get(header))
-            value = self.parse(row, cells, header)
-            if value is not _FAILED:
-                row.values[header] = value
+            row.texts[header] = text
+            if isinstance(result, CellError):
+                self.error(row, header, value, result.code, result.message)
+            else:
+                row.values[header] = result
 
     def read_member(self, row: _RowState, source: Row) -> None:
         cells = source.values
@@ -512,7 +534,7 @@ class _RosterValidator:
         raw_id = cells.get(ID_NUMBER)
         parsed = None
         try:
-            if not is_given(raw_id):
+            if not (_is_plain(raw_id) or is_given(raw_id)):
                 raise IdNumberError("id_missing", "身份证号不能为空")
             if ID_NUMBER in source.numeric_cells and not isinstance(raw_id, int | float):
                 # The reader saw a number cell; its text may look complete, its digits are not.
@@ -524,23 +546,20 @@ class _RosterValidator:
             for warning in parsed.warnings:
                 self.warn(row, ID_NUMBER, parsed.value, warning.code, warning.message)
 
-        def choice(header: str) -> str:
-            value = self.parse(row, cells, header)
-            return "" if value is _FAILED else value
-
-        relation = choice(RELATION)
+        relation = self.choice(row, cells, RELATION)
         row.relation = relation
-        ethnicity = choice(ETHNICITY)
+        ethnicity = self.choice(row, cells, ETHNICITY)
         covered = self.parse(row, cells, COVERED)
-        labour = choice(LABOUR_CAPACITY)
-        health = choice(HEALTH)
+        labour = self.choice(row, cells, LABOUR_CAPACITY)
+        health = self.choice(row, cells, HEALTH)
         grade = self.parse(row, cells, DISABILITY_GRADE)
         if parsed is not None and name and relation:
+            value = parsed.value
             row.member = RosterMember(
                 row=row.number,
-                id_masked=mask_id_number(parsed.value),
-                id_number_hash=id_number_blind_index(parsed.value),
-                id_token=encrypt(parsed.value),
+                id_masked=mask_id_number(value),
+                id_number_hash=id_number_blind_index(value),
+                id_token=encrypt(value),
                 name=name,
                 sex=parsed.sex,
                 birth_date=parsed.birth_date,
@@ -774,6 +793,12 @@ class _RosterValidator:
 _FAILED = object()  # a cell whose parser reported an error
 
 
+def _is_plain(value: object) -> bool:
+    """ASCII letters and digits only (the usual ID number cell): given, and its own normalised
+    text (``is_given`` would remember a value seen once)."""
+    return type(value) is str and value.isascii() and value.isalnum()
+
+
 def _looks_numeric(value: object) -> bool:
     text = normalise_text(value).upper().replace("E+", "").replace(".", "")
     return text.isdigit()
@@ -833,6 +858,11 @@ STAGED_COLUMNS: list[tuple[str, str]] = [
     ("id_token", "text"),
     ("id_masked", "text"),
 ]
+# The staged columns the checks and writes join and group on: the planner's statistics for
+# them (the wide text of the others costs most of a full ANALYZE and decides no plan), from
+# ``ANALYZE_ROWS`` rows on (fewer: the planner's estimate from the table's size is enough).
+ANALYZED_COLUMNS = ("row_number", "household", "id_hash")
+ANALYZE_ROWS = 50_000
 _AT = {name: index for index, (name, _kind) in enumerate(STAGED_COLUMNS)}
 _NUMBER, _HOUSEHOLD, _ID_HASH, _RAW, _WARNINGS = 0, 1, 2, 3, 4
 STAGED_VALUES = (
@@ -1167,7 +1197,8 @@ class RosterRun:
         assert self._rows is not None  # noqa: S101 - the rows were spilled to the table
         self._rows.flush()
         self._rows.close()
-        self.rows_table.analyze()
+        if self._count >= ANALYZE_ROWS:  # smaller: the table's size is estimate enough
+            self.rows_table.analyze(ANALYZED_COLUMNS)
         with connection.cursor() as cursor:
             cursor.execute(*self._suspects_query())
         sql, params = self._household_pass_query()
@@ -1319,6 +1350,8 @@ class RosterRun:
     def apply(self, *, actor: Any, options: ImportOptions, source_name: str) -> Counts:
         created = updated = unchanged = 0
         joined = array("q")
+        # (first row, 户编号) of the first households of each outcome, in file order
+        keys: dict[str, list[tuple[int, str]]] = {"created": [], "updated": [], "unchanged": []}
         for payload in self.staged_households():
             counts = _apply_chunk(
                 actor=actor, payload=payload, county=self.county, source_name=source_name
@@ -1327,17 +1360,28 @@ class RosterRun:
             updated += counts.updated
             unchanged += counts.unchanged
             joined.extend(counts.joined)
+            for name, first in keys.items():
+                first.extend(getattr(counts, f"{name}_keys")[: KEYS_KEPT - len(first)])
         if self._clean:
-            created += _apply_clean(
+            clean, clean_keys = _apply_clean(
                 self._tables(),
                 county=self.county,
                 actor=actor,
                 source_name=source_name,
                 joined=joined,
             )
+            created += clean
+            keys["created"] = sorted([*keys["created"], *clean_keys])[:KEYS_KEPT]
         if joined and not options.dry_run:
             _persons_joined(joined)
-        return Counts(created=created, updated=updated, unchanged=unchanged)
+        return Counts(
+            created=created,
+            updated=updated,
+            unchanged=unchanged,
+            created_keys=tuple(number for _row, number in keys["created"]),
+            updated_keys=tuple(number for _row, number in keys["updated"]),
+            unchanged_keys=tuple(number for _row, number in keys["unchanged"]),
+        )
 
     def is_alive(self) -> bool:
         if self._held is not None:
@@ -1522,6 +1566,10 @@ class _ChunkCounts:
     updated: int
     unchanged: int
     joined: list[int]  # persons who became members of a household
+    # (first row, 户编号) of the first ``KEYS_KEPT`` households of each outcome, in file order
+    created_keys: list[tuple[int, str]]
+    updated_keys: list[tuple[int, str]]
+    unchanged_keys: list[tuple[int, str]]
 
 
 def _apply_chunk(
@@ -1572,8 +1620,11 @@ def _apply_chunk(
     household_updates: list[Household] = []
     protected_updates: list[Household] = []
     updated = unchanged = 0
+    keys: dict[str, list[tuple[int, str]]] = {"created": [], "updated": [], "unchanged": []}
     for parsed in payload:
         if parsed.number in new_ids:
+            if len(keys["created"]) < KEYS_KEPT:
+                keys["created"].append((parsed.rows[0], parsed.number))
             household_id = new_ids[parsed.number]
             member_inserts.extend(
                 _member(household_id, person_ids[m.id_number_hash], m) for m in parsed.members
@@ -1648,6 +1699,9 @@ def _apply_chunk(
                 period.updated_at = now
                 period_updates.append(period)
                 period_inserts.append(target_period)
+        outcome = "updated" if changed else "unchanged"
+        if len(keys[outcome]) < KEYS_KEPT:
+            keys[outcome].append((parsed.rows[0], parsed.number))
         if changed:
             updated += 1
             if household not in household_updates:
@@ -1685,6 +1739,9 @@ def _apply_chunk(
         updated=updated,
         unchanged=unchanged,
         joined=[member["person_id"] for member in member_inserts],
+        created_keys=sorted(keys["created"]),
+        updated_keys=sorted(keys["updated"]),
+        unchanged_keys=sorted(keys["unchanged"]),
     )
 
 
@@ -1695,11 +1752,12 @@ def _apply_clean(
     actor: Any,
     source_name: str,
     joined: "array[int]",
-) -> int:
+) -> tuple[int, list[tuple[int, str]]]:
     """Write, set-based, the staged households that were never suspect (new to the county,
     valid as they stand): persons (the known ones' name and ethnicity updated), households,
-    members and benefit periods, one ``INSERT … SELECT`` each. Returns the households created;
-    adds to ``joined`` the persons who became members (only when a hook wants them)."""
+    members and benefit periods, one ``INSERT … SELECT`` each. Returns the households created
+    and (first row, 户编号) of the first ``KEYS_KEPT`` of them in file order; adds to ``joined``
+    the persons who became members (only when a hook wants them)."""
     rows, suspects = tables["rows"], tables["suspects"]
     person, household = tables["person"], tables["household"]
     # Table names come from the models and the run; every value is a parameter.
@@ -1780,7 +1838,23 @@ def _apply_clean(
         ),
         [county.pk],
     )
-    return created
+    first: dict[str, int] = {}  # the first households, read row by row from the first row
+    last, page = 0, KEYS_KEPT * 8
+    while created and len(first) < KEYS_KEPT:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT s.row_number, s.household FROM {rows} s "  # noqa: S608  # nosec B608 - table names are ours, values are parameters
+                f"WHERE {clean} AND s.row_number > %s ORDER BY s.row_number LIMIT %s",
+                [last, page],
+            )
+            records = cursor.fetchall()
+        for row_number, number in records:
+            if len(first) < KEYS_KEPT:
+                first.setdefault(number, row_number)
+        if len(records) < page:
+            break
+        last = records[-1][0]
+    return created, [(row_number, number) for number, row_number in first.items()]
 
 
 def _persons_joined(person_ids: Sequence[int]) -> None:
@@ -1805,6 +1879,7 @@ def apply_roster(
         raise ValueError("the dibao roster is imported for one county")
     created = updated = unchanged = 0
     joined = array("q")
+    keys: dict[str, list[tuple[int, str]]] = {"created": [], "updated": [], "unchanged": []}
     for chunk in chunks(payload, APPLY_HOUSEHOLDS):
         counts = _apply_chunk(
             actor=actor, payload=list(chunk), county=county, source_name=source_name
@@ -1812,9 +1887,18 @@ def apply_roster(
         created, updated = created + counts.created, updated + counts.updated
         unchanged += counts.unchanged
         joined.extend(counts.joined)
+        for name, first in keys.items():
+            first.extend(getattr(counts, f"{name}_keys")[: KEYS_KEPT - len(first)])
     if joined and not options.dry_run:
         _persons_joined(joined)
-    return Counts(created=created, updated=updated, unchanged=unchanged)
+    return Counts(
+        created=created,
+        updated=updated,
+        unchanged=unchanged,
+        created_keys=tuple(number for _row, number in keys["created"]),
+        updated_keys=tuple(number for _row, number in keys["updated"]),
+        unchanged_keys=tuple(number for _row, number in keys["unchanged"]),
+    )
 
 
 ROSTER_KIND = LedgerKind(

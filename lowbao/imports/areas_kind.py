@@ -32,7 +32,15 @@ from lowbao.areas.models import Area, AreaLevel
 from lowbao.areas.services import AreaRow, area_load_rows
 from lowbao.imports.area_names import chunks
 from lowbao.imports.cells import is_given, normalise_text
-from lowbao.imports.kinds import Counts, ImportOptions, LedgerKind, Row, Validation, problem
+from lowbao.imports.kinds import (
+    Counts,
+    ImportOptions,
+    LedgerKind,
+    Outcomes,
+    Row,
+    Validation,
+    problem,
+)
 
 CODE = "统计用区划代码"
 NAME = "名称"
@@ -202,13 +210,15 @@ def apply_areas(*, actor: Any, payload: list[AreaImportRow], source_name: str, *
             code__in=chunk
         ).values_list("code", "name", "level", "parent__code", "urban_rural_class"):
             before[code] = (name, level, parent_code or "", urban)
-    created = updated = 0
+    outcomes = Outcomes()
     for area in payload:
         old = before.get(area.code)
         if old is None:
-            created += 1
+            outcomes.add("created", area.row)
         elif old != (area.name, area.level, area.parent_code, area.urban_rural_class):
-            updated += 1
+            outcomes.add("updated", area.row)
+        else:
+            outcomes.add("unchanged", area.row)
     area_load_rows(
         actor=actor,
         rows=[AreaRow(a.code, a.name, a.level, a.parent_code) for a in payload],
@@ -227,7 +237,7 @@ def apply_areas(*, actor: Any, payload: list[AreaImportRow], source_name: str, *
             stored.updated_at = now
             changed.append(stored)
     Area.objects.bulk_update(changed, ["urban_rural_class", "updated_at"], batch_size=500)
-    return Counts(created=created, updated=updated, unchanged=len(payload) - created - updated)
+    return outcomes.counts()
 
 
 AREAS_KIND = LedgerKind(

@@ -13,6 +13,7 @@ _SPACES = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
 # The largest amount the money columns hold (12 digits, 2 of them decimals).
 MAX_AMOUNT = Decimal("9999999999.99")
 _THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+_CENT = Decimal("0.01")
 
 
 class CellError(Exception):
@@ -113,9 +114,10 @@ def parse_money(value: object, *, label: str, required: bool = False) -> Decimal
         raise CellError("negative_amount", f"{label}不能为负数")
     if amount > MAX_AMOUNT:
         raise CellError("bad_number", f"{label}过大（最多 {MAX_AMOUNT:,} 元）")
-    if amount != amount.quantize(Decimal("0.01")):
+    cents = amount.quantize(_CENT)
+    if amount != cents:
         raise CellError("bad_number", f"{label}最多保留两位小数")
-    return amount.quantize(Decimal("0.01"))
+    return cents
 
 
 def parse_int(

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, Protocol
 
 from django.db import transaction
@@ -33,7 +33,7 @@ from lowbao.imports.cells import CellError, normalise_text, parse_date, parse_mo
 from lowbao.people.masking import mask_bank_account, mask_id_number, mask_value_in_text
 from poverty import validation as registry_validation
 from poverty import verification_validation as vv
-from poverty.models import RegistryHousehold
+from poverty.models import RegistryHousehold, RegistrySnapshotEntry
 from poverty.services.disability import disability_records_apply
 from poverty.services.registry import registry_snapshot_apply
 from poverty.services.verification import verification_reports_apply
@@ -107,11 +107,41 @@ class Validation:
         return not self.errors
 
 
+KEYS_KEPT = 10  # the keys of each outcome an apply reports: the preview's samples
+
+
 @dataclass(frozen=True)
 class Counts:
+    """What an apply wrote: how many households (household ledgers) or rows (the others) it
+    created, updated and left unchanged, and the keys of the first ``KEYS_KEPT`` of each, in
+    file order: 户编号 for household ledgers, spreadsheet row numbers for the others. Bounded,
+    whatever the size of the file; the preview shows them as samples."""
+
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    created_keys: tuple[str | int, ...] = ()
+    updated_keys: tuple[str | int, ...] = ()
+    unchanged_keys: tuple[str | int, ...] = ()
+
+
+class Outcomes:
+    """Counts the units an apply creates, updates and leaves unchanged, in file order, keeping
+    the keys of the first ``KEYS_KEPT`` of each (``counts()`` gives the ``Counts``)."""
+
+    def __init__(self) -> None:
+        self._counts = {"created": 0, "updated": 0, "unchanged": 0}
+        self._keys: dict[str, list[str | int]] = {"created": [], "updated": [], "unchanged": []}
+
+    def add(self, outcome: str, key: str | int) -> None:
+        self._counts[outcome] += 1
+        if len(self._keys[outcome]) < KEYS_KEPT:
+            self._keys[outcome].append(key)
+
+    def counts(self) -> Counts:
+        return Counts(
+            **self._counts, **{f"{name}_keys": tuple(keys) for name, keys in self._keys.items()}
+        )
 
 
 Validate = Callable[[Sequence[Row], Area | None, ImportOptions], Validation]
@@ -202,32 +232,62 @@ class LedgerKind:
     def raw(self, row: Row) -> str:
         """The row's cells as staged in ``ImportRow.raw`` (JSON): what was typed, normalised,
         ID numbers and bank accounts masked (first 6, last 4), empty cells left out; as
-        ``mask`` gives each (inlined: this runs for every cell of every row)."""
-        cells: dict[str, str] = {}
+        ``mask`` gives each (inlined: this runs for every cell of every row).
+
+        The same text as ``json.dumps(cells, ensure_ascii=False, separators=(",", ":"))``, put
+        together from each cell's ``"column":"text"``; the others than ID numbers and accounts
+        are remembered (``RAW_CELLS_KEPT``), as most repeat on every row."""
+        parts: list[str] = []
+        sensitive = self._sensitive_columns
         for column, value in row.values.items():
             if value is None or value == "":
                 continue
-            if column in self.id_columns or column in self.account_columns:
-                cells[column] = self.mask(column, value)
+            if column in sensitive:
+                parts.append(f"{_json_text(column)}:{_json_text(self.mask(column, value))}")
                 continue
-            text = normalise_text(value)
-            if len(text) >= SHORTEST_ID_NUMBER:
-                text = mask_value_in_text(text)[:VALUE_DISPLAY_LENGTH]
-            cells[column] = text
-        return json.dumps(cells, ensure_ascii=False, separators=(",", ":"))
+            key = (column, value) if type(value) is str else (column, type(value), value)
+            part = _RAW_CELLS.get(key)
+            if part is None:
+                text = normalise_text(value)
+                if len(text) >= SHORTEST_ID_NUMBER:
+                    text = mask_value_in_text(text)[:VALUE_DISPLAY_LENGTH]
+                part = f"{_json_text(column)}:{_json_text(text)}"
+                if len(_RAW_CELLS) >= RAW_CELLS_KEPT:
+                    _RAW_CELLS.clear()
+                _RAW_CELLS[key] = part
+            parts.append(part)
+        return "{" + ",".join(parts) + "}"
+
+    @cached_property
+    def _sensitive_columns(self) -> frozenset[str]:
+        return self.id_columns | self.account_columns
 
     def mask(self, column: str | None, value: object) -> str:
         """A cell value as it may be shown or stored: ID numbers and accounts first 6, last 4."""
         if value is None:
             return ""
         if column in self.id_columns:
-            return mask_id_number(normalise_text(value))
+            return mask_id_number(value if _is_plain(value) else normalise_text(value))
         if column in self.account_columns:
-            return mask_bank_account(normalise_text(value))
+            return mask_bank_account(value if _is_plain(value) else normalise_text(value))
         text = normalise_text(value)
         if len(text) < SHORTEST_ID_NUMBER:
             return text  # too short to hold an ID number
         return mask_value_in_text(text)[:VALUE_DISPLAY_LENGTH]
+
+
+def _is_plain(value: object) -> bool:
+    """ASCII letters and digits only (the usual ID number or account cell): its own normalised
+    text. Masking it as it is spares the normalisation cache a value seen once."""
+    return type(value) is str and value.isascii() and value.isalnum()
+
+
+# A string as ``json.dumps(..., ensure_ascii=False)`` writes it (quoted, escaped).
+_json_text = json.encoder.encode_basestring
+# (column, cell value) → its ``"column":"text"`` in ``LedgerKind.raw``; bounded like the
+# normalised texts of ``cells``: emptied whenever full.
+RAW_CELLS_KEPT = 16_384
+_RAW_CELLS: dict[tuple[Any, ...], str] = {}
 
 
 def problem(
@@ -307,11 +367,28 @@ def _apply_poverty(
         source_name=source_name,
     )
     if snapshot.replayed:
-        return Counts(unchanged=snapshot.household_count)
+        first = tuple(household.number for household in payload[:KEYS_KEPT])
+        return Counts(unchanged=snapshot.household_count, unchanged_keys=first)
+    keys: dict[str, tuple[str | int, ...]] = {}
+    for change, count in (
+        ("created", snapshot.created_count),
+        ("updated", snapshot.updated_count),
+        ("unchanged", snapshot.unchanged_count),
+    ):
+        # The entries are written in file order: the first ones of each change, by id.
+        entries = RegistrySnapshotEntry.objects.filter(snapshot=snapshot, change=change)
+        keys[change] = (
+            tuple(entries.order_by("pk").values_list("household__number", flat=True)[:KEYS_KEPT])
+            if count
+            else ()
+        )
     return Counts(
         created=snapshot.created_count,
         updated=snapshot.updated_count,
         unchanged=snapshot.unchanged_count,
+        created_keys=keys["created"],
+        updated_keys=keys["updated"],
+        unchanged_keys=keys["unchanged"],
     )
 
 
@@ -345,8 +422,17 @@ def _validate_disability(
 
 
 def _apply_disability(*, actor: Any, payload: list, **_: Any) -> Counts:
-    counts = disability_records_apply(actor=actor, rows=payload, source="import")
-    return Counts(created=counts.created, updated=counts.updated, unchanged=counts.unchanged)
+    counts = disability_records_apply(
+        actor=actor, rows=payload, source="import", rows_kept=KEYS_KEPT
+    )
+    return Counts(
+        created=counts.created,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+        created_keys=counts.created_rows,
+        updated_keys=counts.updated_rows,
+        unchanged_keys=counts.unchanged_rows,
+    )
 
 
 def _validate_verification(
@@ -359,8 +445,17 @@ def _validate_verification(
 
 
 def _apply_verification(*, actor: Any, payload: list, **_: Any) -> Counts:
-    counts = verification_reports_apply(actor=actor, rows=payload, source="import")
-    return Counts(created=counts.created, updated=counts.updated, unchanged=counts.unchanged)
+    counts = verification_reports_apply(
+        actor=actor, rows=payload, source="import", rows_kept=KEYS_KEPT
+    )
+    return Counts(
+        created=counts.created,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+        created_keys=counts.created_rows,
+        updated_keys=counts.updated_rows,
+        unchanged_keys=counts.unchanged_rows,
+    )
 
 
 # --- standards (ledgers.md §6) ------------------------------------------------------------------
@@ -464,10 +559,12 @@ def _apply_standards(
     }
     created: list[GuaranteeStandard] = []
     updated: list[GuaranteeStandard] = []
+    outcomes = Outcomes()
     now = timezone.now()
     for row in payload:
         old = existing.get((row.area_id, row.effective_from))
         if old is None:
+            outcomes.add("created", row.row)
             created.append(
                 GuaranteeStandard(
                     area_id=row.area_id,
@@ -489,6 +586,9 @@ def _apply_standards(
             old.source = source_name[:200]
             old.updated_at = now
             updated.append(old)
+            outcomes.add("updated", row.row)
+        else:
+            outcomes.add("unchanged", row.row)
     GuaranteeStandard.objects.bulk_create(created, batch_size=1000)
     GuaranteeStandard.objects.bulk_update(
         updated,
@@ -510,11 +610,7 @@ def _apply_standards(
             },
             actor_label="" if getattr(actor, "pk", None) else "system:import_ledger",
         )
-    return Counts(
-        created=len(created),
-        updated=len(updated),
-        unchanged=len(payload) - len(created) - len(updated),
-    )
+    return outcomes.counts()
 
 
 # --- the registry ----------------------------------------------------------------------------

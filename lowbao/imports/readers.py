@@ -31,12 +31,9 @@ Every failure to read is ``UnreadableFile(code, message)`` (``import_ledger`` ex
 import codecs
 import contextlib
 import csv
-import datetime
-import functools
 import io
-import os
+import operator
 import re
-import tempfile
 import warnings
 import zipfile
 import zlib
@@ -48,39 +45,31 @@ from typing import BinaryIO
 from xml.parsers import expat
 
 import xlrd
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles.stylesheet import apply_stylesheet
 from openpyxl.utils.cell import range_boundaries
-from openpyxl.utils.datetime import from_excel, from_ISO8601
-from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
+from openpyxl.xml.constants import SHARED_STRINGS
 
 from lowbao.imports.cells import normalise_header, normalise_text
 from lowbao.imports.safety import MESSAGES, FileKind, UnreadableFile, check_file
+from lowbao.imports.xlsx_stream import (
+    MERGE_NEEDLES,
+    RawRow,
+    SheetRows,
+    SpilledStrings,
+    merge_references,
+    part_mentions,
+    read_shared_strings,
+)
 
 HEADER_SEARCH_ROWS = 30
-RECENT_STRINGS = 4096
-COUNTER_MASK = (1 << 128) - 1  # AES-CTR's counter block wraps around
 MAX_MERGED_RANGES = 2_000_000
 CHUNK_BYTES = 64 * 1024
 _TOTALS = re.compile(r"^\D{0,6}?(?:合计|总计|小计)")
 # An Excel "number" written to CSV as Excel displays it: 1.50121E+17.
 _SCIENTIFIC = re.compile(r"^\s*\d(?:\.\d+)?[eE]\+\d+\s*$")
 _NUMBER_TYPES = (int, float)
-# Element names as expat reports them with namespace_separator=" ".
-_C_NAME = f"{SHEET_MAIN_NS} c"
-_V_NAME = f"{SHEET_MAIN_NS} v"
-_T_NAME = f"{SHEET_MAIN_NS} t"
-_IS_NAME = f"{SHEET_MAIN_NS} is"
-_SI_NAME = f"{SHEET_MAIN_NS} si"
-_RPH_NAME = f"{SHEET_MAIN_NS} rPh"
-_ROW_NAME = f"{SHEET_MAIN_NS} row"
-_SHEET_DATA_NAME = f"{SHEET_MAIN_NS} sheetData"
-_MERGE_CELL_NAME = f"{SHEET_MAIN_NS} mergeCell"
-_MERGE_NEEDLES = (b"mergeCell", "mergeCell".encode("utf-16-le"))
-
-# (row number, cell values in column order from column A, indexes of cells stored as numbers)
-RawRow = tuple[int, list[object], Sequence[int]]
+_NO_KEYS: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +210,15 @@ class Table:
         # Merged ranges cannot overlap, so one per column; a file that claims otherwise keeps
         # the first, and the work per row stays bounded by the number of columns.
         spreading: dict[int, tuple[int, object, bool]] = {}
+        keys = [column.key for column in columns]
+        key_at = {column.index: column.key for column in columns}
+        # The named cells of a row at C speed (itemgetter of one index returns the bare value).
+        width_needed = max(key_at, default=-1) + 1
+        pick: Callable[[list[object]], Sequence[object]] = (
+            operator.itemgetter(*key_at)
+            if len(key_at) > 1
+            else lambda cells: [cells[index] for index in key_at]
+        )
         for number, cells, numeric in self._source.raw_rows():
             if number <= self.header_row_number:
                 continue
@@ -239,12 +237,25 @@ class Table:
             first_text = _first_text(cells)
             if first_text is None:
                 continue  # fully empty (before merged values are spread)
-            if _TOTALS.match(normalise_header(first_text)):
+            # (NFKC turns no ASCII text into 合计.)
+            if not first_text.isascii() and _TOTALS.match(normalise_header(first_text)):
                 self.skipped_totals.append(number)
+                continue
+            if not spreading:
+                if len(cells) < width_needed:
+                    cells = [*cells, *([None] * (width_needed - len(cells)))]
+                yield SheetRow(
+                    number,
+                    dict(zip(keys, pick(cells), strict=True)),
+                    frozenset([key_at[index] for index in numeric if index in key_at])
+                    if numeric
+                    else _NO_KEYS,
+                )
                 continue
             values = {}
             numeric_keys = []
             width = len(cells)
+            numeric = set(numeric)
             for column in columns:
                 index = column.index
                 merged = spreading.get(index)
@@ -428,7 +439,7 @@ def _pick_sheet(names: Sequence[str], sheet: str | None) -> int:
 
 class _XlsxSource(_Source):
     """openpyxl reads the workbook part, the styles (which number formats are dates) and the
-    1900/1904 epoch. The worksheet XML itself is streamed here through expat (``_SheetRows``),
+    1900/1904 epoch. The worksheet XML itself is streamed by ``xlsx_stream.SheetRows``,
     with openpyxl's cell semantics: openpyxl's own read-only loop keeps about 80 bytes a row
     until the end, scans a whole sheet at load time when ``<dimension>`` is missing, and spends
     most of an import's time building objects per cell."""
@@ -461,7 +472,7 @@ class _XlsxSource(_Source):
 
     def raw_rows(self) -> Iterator[RawRow]:
         workbook = self._reader.wb
-        sheet = _SheetRows(
+        sheet = SheetRows(
             self._strings,
             epoch=workbook.epoch,
             date_styles=workbook._date_formats,  # set by openpyxl's apply_stylesheet
@@ -489,10 +500,11 @@ class _XlsxSource(_Source):
         merges = MergedRanges(keep)
         archive = self._reader.archive
         try:
-            if not _part_mentions(archive, self._part, _MERGE_NEEDLES):
-                return merges
             with archive.open(self._part) as stream:
-                for reference in _merge_references(stream):
+                if not part_mentions(stream, MERGE_NEEDLES):
+                    return merges
+            with archive.open(self._part) as stream:
+                for reference in merge_references(stream):
                     _add_merge(merges, reference)
         except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, expat.ExpatError) as exc:
             raise UnreadableFile("bad_zip", MESSAGES["bad_zip"]) from exc
@@ -507,191 +519,6 @@ class _XlsxSource(_Source):
         self._file.close()
 
 
-def _expat_parser() -> "expat.XMLParserType":
-    """An expat parser with namespaces (``"uri local"`` names). ``check_file`` refused DOCTYPE
-    and ENTITY declarations already; this parser refuses them again and reads no external
-    entity (expat never does unless asked)."""
-
-    def refuse(*_args: object) -> None:
-        raise UnreadableFile("xml_entity", MESSAGES["xml_entity"])
-
-    parser = expat.ParserCreate(namespace_separator=" ")
-    parser.buffer_text = True
-    parser.buffer_size = CHUNK_BYTES
-    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    return parser
-
-
-class _SheetRows:
-    """The rows of a worksheet part, streamed through expat: no element tree at all, so memory
-    stays flat and a cell costs a few handler calls.
-
-    Cells read as openpyxl's ``WorkSheetParser.parse_cell`` reads them with ``data_only``:
-    shared and inline strings (plain text plus rich-text runs, phonetic runs left out), numbers
-    as int or float, booleans, error texts, dates from date-formatted numbers and ISO cells,
-    cached formula values (formulas are never evaluated); a cell without a reference is in the
-    column after the previous one, a row without a number is the row after the previous one.
-    Reading stops at the end of ``<sheetData>``."""
-
-    def __init__(
-        self,
-        strings: Sequence[str],
-        *,
-        epoch: datetime.datetime,
-        date_styles: set[int],
-        timedelta_styles: set[int],
-    ) -> None:
-        self._strings = strings
-        self._epoch = epoch
-        self._date_styles = {str(style) for style in date_styles}
-        self._timedelta_styles = {str(style) for style in timedelta_styles}
-        self._ready: list[RawRow] = []
-        self._done = False
-        self._row_number = 0
-        self._values: list[object] = []
-        self._numeric: list[int] = []
-        self._column = 0
-        self._cell: tuple[str | None, str, str | None] = (None, "n", None)
-        self._text: list[str] = []
-        self._inline: list[str] | None = None
-        self._collect: list[str] | None = None
-        self._phonetic = False
-
-    def read(self, stream: io.BufferedIOBase) -> Iterator[RawRow]:
-        parser = _expat_parser()
-        parser.StartElementHandler = self._start
-        parser.EndElementHandler = self._end
-        parser.CharacterDataHandler = self._characters
-        while not self._done:
-            chunk = stream.read(CHUNK_BYTES)
-            parser.Parse(chunk, not chunk)
-            if self._ready:
-                yield from self._ready
-                self._ready.clear()
-            if not chunk:
-                break
-
-    def _start(self, name: str, attributes: dict[str, str]) -> None:
-        if name == _C_NAME:
-            self._cell = (attributes.get("r"), attributes.get("t", "n"), attributes.get("s"))
-            self._text.clear()
-            self._inline = None
-        elif name == _V_NAME:
-            self._collect = self._text
-        elif name == _T_NAME:
-            if self._inline is not None and not self._phonetic:
-                self._collect = self._inline
-        elif name == _IS_NAME:
-            self._inline = []
-        elif name == _RPH_NAME:
-            self._phonetic = True
-        elif name == _ROW_NAME:
-            number = attributes.get("r")
-            if number is None:
-                self._row_number += 1
-            else:
-                try:
-                    self._row_number = int(number)
-                except ValueError:
-                    as_float = float(number)
-                    if not as_float.is_integer():
-                        raise ValueError(f"{number} is not a valid row number") from None
-                    self._row_number = int(as_float)
-            self._values, self._numeric, self._column = [], [], 0
-
-    def _end(self, name: str) -> None:
-        if name == _C_NAME:
-            reference, kind, style = self._cell
-            self._column = _column_index(reference) if reference else self._column + 1
-            value, is_number = self._value(kind, style)
-            if value is None or value == "":
-                return
-            index = self._column - 1
-            values = self._values
-            if index >= len(values):
-                values.extend([None] * (index + 1 - len(values)))
-            values[index] = value
-            if is_number:
-                self._numeric.append(index)
-        elif name in (_V_NAME, _T_NAME):
-            self._collect = None
-        elif name == _ROW_NAME:
-            self._ready.append((self._row_number, self._values, self._numeric))
-        elif name == _RPH_NAME:
-            self._phonetic = False
-        elif name == _SHEET_DATA_NAME:
-            self._done = True  # the rest (merges, print setup) is not rows
-
-    def _characters(self, data: str) -> None:
-        if self._collect is not None:
-            self._collect.append(data)
-
-    def _value(self, kind: str, style: str | None) -> tuple[object, bool]:
-        """(value, stored as a plain number)."""
-        if kind == "inlineStr":
-            return (None if self._inline is None else "".join(self._inline)), False
-        text = "".join(self._text) or None
-        if text is None:
-            return None, False
-        if kind == "n":
-            number: int | float = (
-                float(text) if "." in text or "E" in text or "e" in text else int(text)
-            )
-            if style is not None and style in self._date_styles:
-                try:
-                    return (
-                        from_excel(number, self._epoch, timedelta=style in self._timedelta_styles),
-                        False,
-                    )
-                except (OverflowError, ValueError):
-                    return "#VALUE!", False  # a date serial out of range, as openpyxl reads it
-            return number, True
-        if kind == "s":
-            return self._strings[int(text)], False
-        if kind == "b":
-            return bool(int(text)), False
-        if kind == "d":
-            return from_ISO8601(text), False
-        return text, False  # "str" (a formula's text result), "e" (an error such as #N/A)
-
-
-def _merge_references(stream: io.BufferedIOBase) -> Iterator[str]:
-    """The ``ref`` of every ``<mergeCell>`` of a worksheet part."""
-    found: list[str] = []
-
-    def start(name: str, attributes: dict[str, str]) -> None:
-        if name == _MERGE_CELL_NAME:
-            found.append(attributes.get("ref") or "")
-
-    parser = _expat_parser()
-    parser.StartElementHandler = start
-    while True:
-        chunk = stream.read(CHUNK_BYTES * 4)
-        parser.Parse(chunk, not chunk)
-        yield from found
-        found.clear()
-        if not chunk:
-            return
-
-
-@functools.lru_cache(maxsize=4096)
-def _column_index(reference: str) -> int:
-    """1-based column of a cell reference such as ``AB12`` (``$`` signs allowed)."""
-    index = 0
-    for char in reference:
-        if "A" <= char <= "Z":
-            index = index * 26 + ord(char) - 64
-        elif "a" <= char <= "z":
-            index = index * 26 + ord(char) - 96
-        elif char != "$":
-            break
-    if index == 0:
-        raise ValueError(f"{reference} is not a cell reference")
-    return index
-
-
 def _add_merge(merges: MergedRanges, reference: str) -> None:
     try:
         min_col, min_row, max_col, max_row = range_boundaries(reference)
@@ -699,84 +526,6 @@ def _add_merge(merges: MergedRanges, reference: str) -> None:
         return
     if min_col and min_row and max_col and max_row:
         merges.add(min_row, max_row, min_col - 1, max_col - 1)
-
-
-class SpilledStrings(Sequence[str]):
-    """The shared-string table, kept in an anonymous temporary file (unlinked at creation) with
-    only an array of offsets in memory: a real ledger has one shared string per distinct name, ID
-    number and bank account, so openpyxl's in-memory list would grow with the rows. A lookup is
-    one ``pread`` and the decryption of its few blocks, or nothing for the ``RECENT_STRINGS``
-    strings read last (a ledger repeats its villages, relations and enumerations on every row).
-
-    The file never holds plain text (quality.md S4: those strings are ID numbers): it is
-    AES-256-CTR under a random key that lives only in this object's memory, so what is left on
-    the disk, or read from it by anyone else while the parse runs, is noise."""
-
-    def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
-        self._offsets = array("I", [0])  # 4 bytes a string; "Q" once past 4 GiB of text
-        self._recent: dict[int, str] = {}  # the strings read last (bounded): most cells repeat
-        key = os.urandom(32)
-        self._nonce = int.from_bytes(os.urandom(16), "big")
-        self._encryptor = Cipher(
-            algorithms.AES(key), modes.CTR(self._nonce.to_bytes(16, "big"))
-        ).encryptor()
-        # The same CTR keystream, block by block, for random reads: AES of the counter blocks
-        # (one cipher object for every lookup; creating a CTR decryptor per lookup costs more
-        # than the lookup itself).
-        blocks = modes.ECB()  # noqa: S305  # nosec B305 - it encrypts CTR counter blocks only
-        self._keystream = Cipher(algorithms.AES(key), blocks).encryptor()
-
-    def append(self, text: str) -> None:
-        data = text.encode("utf-8")
-        self._file.write(self._encryptor.update(data))
-        end = self._offsets[-1] + len(data)
-        if end > 0xFFFFFFFF and self._offsets.typecode == "I":
-            self._offsets = array("Q", self._offsets)
-        self._offsets.append(end)
-
-    def finish(self) -> None:
-        self._file.write(self._encryptor.finalize())
-        self._file.flush()
-
-    def __len__(self) -> int:
-        return len(self._offsets) - 1
-
-    def _read(self, start: int, end: int) -> bytes:
-        """Plain bytes ``start:end`` of the spilled text."""
-        first, last = start // 16, (end - 1) // 16
-        sealed = os.pread(self._file.fileno(), (last + 1 - first) * 16, first * 16)
-        counters = b"".join(
-            ((self._nonce + block) & COUNTER_MASK).to_bytes(16, "big")
-            for block in range(first, last + 1)
-        )
-        stream = self._keystream.update(counters)[: len(sealed)]
-        plain = (int.from_bytes(sealed, "big") ^ int.from_bytes(stream, "big")).to_bytes(
-            len(sealed), "big"
-        )
-        offset = start - first * 16
-        return plain[offset : offset + end - start]
-
-    def __getitem__(self, index: int | slice) -> str | list[str]:  # type: ignore[override]
-        if type(index) is int:
-            known = self._recent.get(index)
-            if known is not None:
-                return known
-        if isinstance(index, slice):
-            return [self[position] for position in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError("shared string index out of range")
-        start, end = self._offsets[index], self._offsets[index + 1]
-        text = self._read(start, end).decode("utf-8") if end > start else ""
-        if len(self._recent) >= RECENT_STRINGS:
-            self._recent.clear()
-        self._recent[index] = text
-        return text
-
-    def close(self) -> None:
-        self._file.close()
 
 
 class _WorkbookReader(ExcelReader):
@@ -806,58 +555,6 @@ class _WorkbookReader(ExcelReader):
             with self.archive.open(part.PartName[1:]) as source:
                 read_shared_strings(source, self.shared_strings)
         self.shared_strings.finish()
-
-
-def read_shared_strings(source: io.BufferedIOBase, strings: SpilledStrings) -> None:
-    """Stream ``sharedStrings.xml`` through expat (no DTD, no entity: refused) into ``strings``.
-    The text of an ``<si>`` is its plain ``<t>`` plus the ``<t>`` of its rich-text runs; phonetic
-    runs (``<rPh>``) are left out, as openpyxl does."""
-    parts: list[str] = []
-    state = {"item": False, "text": False, "phonetic": False}
-
-    def start(name: str, _attributes: dict[str, str]) -> None:
-        if name == _SI_NAME:
-            state["item"] = True
-            parts.clear()
-        elif name == _T_NAME:
-            state["text"] = state["item"] and not state["phonetic"]
-        elif name == _RPH_NAME:
-            state["phonetic"] = True
-
-    def end(name: str) -> None:
-        if name == _T_NAME:
-            state["text"] = False
-        elif name == _SI_NAME:
-            state["item"] = False
-            strings.append("".join(parts).replace("x005F_", ""))
-        elif name == _RPH_NAME:
-            state["phonetic"] = False
-
-    def characters(data: str) -> None:
-        if state["text"]:
-            parts.append(data)
-
-    parser = _expat_parser()
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = characters
-    while True:
-        chunk = source.read(CHUNK_BYTES * 4)
-        parser.Parse(chunk, not chunk)
-        if not chunk:
-            return
-
-
-def _part_mentions(archive: zipfile.ZipFile, part: str, needles: Sequence[bytes]) -> bool:
-    overlap = max(len(needle) for needle in needles)
-    tail = b""
-    with archive.open(part) as stream:
-        while chunk := stream.read(CHUNK_BYTES * 4):
-            window = tail + chunk
-            if any(needle in window for needle in needles):
-                return True
-            tail = window[-overlap:]
-    return False
 
 
 # --- .xls ---------------------------------------------------------------------------------------

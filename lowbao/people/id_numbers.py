@@ -13,6 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from operator import mul
 from typing import Any
 
 from django import forms
@@ -30,6 +31,9 @@ EARLIEST_BIRTH_DATE = date(1890, 1, 1)
 _BODY_17 = re.compile(r"\d{17}", re.ASCII)
 _ID_18 = re.compile(r"\d{17}[\dX]", re.ASCII)
 _ID_15 = re.compile(r"\d{15}", re.ASCII)
+_ODD_DIGITS = frozenset("13579")
+_MALE, _FEMALE = Sex.MALE.value, Sex.FEMALE.value
+_CODE_OFFSET = ord("0") * sum(WEIGHTS)
 
 # First two digits of GB/T 2260 province-level codes (81–83: HK/Macao/Taiwan residence permits).
 KNOWN_PROVINCE_CODES = frozenset(
@@ -106,12 +110,20 @@ def compute_check_char(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character for the first 17 digits."""
     if not isinstance(first17, str) or not _BODY_17.fullmatch(first17):
         raise ValueError("compute_check_char needs exactly 17 ASCII digits")
-    total = sum(int(digit) * weight for digit, weight in zip(first17, WEIGHTS, strict=True))
+    return _check_char(first17)
+
+
+def _check_char(digits: str) -> str:
+    """``compute_check_char`` of the first 17 characters of ``digits``, already known to be
+    ASCII digits: weighted by their character codes, which are the digits plus 48."""
+    total = sum(map(mul, digits[:17].encode("ascii"), WEIGHTS)) - _CODE_OFFSET
     return CHECK_CHARS[total % 11]
 
 
 def normalise_id_text(text: str) -> str:
     """NFKC (full-width → ASCII), drop whitespace and invisible format characters, upper-case."""
+    if text.isascii() and text.isalnum():
+        return text.upper()  # its own NFKC form, nothing to drop: the usual cell
     text = unicodedata.normalize("NFKC", text)
     kept = (
         char
@@ -153,25 +165,26 @@ def parse_id_number(raw: object, *, today: date | None = None) -> IdNumber:
     15-digit numbers are upgraded to 18 digits and accepted; ``upgraded_from_15`` tells the caller
     to report a warning. ``today`` defaults to the local date (Asia/Shanghai).
     """
-    if raw is None:
-        raise _error(PeopleErrorCode.ID_MISSING)
-    if _is_numeric_cell(raw):
-        raise _error(PeopleErrorCode.ID_NUMERIC_CELL)
-    if not isinstance(raw, str):
-        raise _error(PeopleErrorCode.ID_FORMAT)
+    if type(raw) is not str:  # text, the usual cell, needs none of these checks
+        if raw is None:
+            raise _error(PeopleErrorCode.ID_MISSING)
+        if _is_numeric_cell(raw):
+            raise _error(PeopleErrorCode.ID_NUMERIC_CELL)
+        if not isinstance(raw, str):
+            raise _error(PeopleErrorCode.ID_FORMAT)
     text = normalise_id_text(raw)
     if not text:
         raise _error(PeopleErrorCode.ID_MISSING)
     today = today or timezone.localdate()
 
-    if _ID_15.fullmatch(text):
+    if len(text) == 15 and _ID_15.fullmatch(text):
         body = text[:6] + "19" + text[6:]
         birth_date = _parse_birth_date(body[6:14], today=today)
-        value = body + compute_check_char(body)
+        value = body + _check_char(body)
         upgraded = True
-    elif _ID_18.fullmatch(text):
+    elif len(text) == 18 and _ID_18.fullmatch(text):
         birth_date = _parse_birth_date(text[6:14], today=today)
-        if compute_check_char(text[:17]) != text[17]:
+        if _check_char(text) != text[17]:
             raise _error(PeopleErrorCode.ID_CHECKSUM)
         value = text
         upgraded = False
@@ -181,7 +194,7 @@ def parse_id_number(raw: object, *, today: date | None = None) -> IdNumber:
     return IdNumber(
         value=value,
         birth_date=birth_date,
-        sex=Sex.MALE.value if int(value[16]) % 2 == 1 else Sex.FEMALE.value,
+        sex=_MALE if value[16] in _ODD_DIGITS else _FEMALE,
         area_prefix=value[:6],
         upgraded_from_15=upgraded,
     )

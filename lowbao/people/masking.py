@@ -21,7 +21,11 @@ _ID_NUMBER_IN_TEXT = re.compile(
 def _compact(value: object) -> str:
     if value is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(value))
+    text = str(value)
+    if text.isascii():
+        # ASCII is its own NFKC form, and str.split() splits on exactly what isspace() matches.
+        return "".join(text.split()).upper()
+    text = unicodedata.normalize("NFKC", text)
     return "".join(char for char in text if not char.isspace()).upper()
 
 

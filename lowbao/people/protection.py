@@ -77,10 +77,22 @@ def _ciphers(keys: tuple[tuple[str, str], ...], current_key_id: str) -> dict[str
     return ciphers
 
 
+# The last settings values seen and what they gave: (keys, current key id, ciphers, key id).
+# Compared by value on every call (a dict of a few keys), so ``override_settings`` just works,
+# without sorting and hashing the keys for the ``lru_cache`` on each of an import's 10^5 calls.
+_last_configured: list[tuple[object, object, dict[str, AESGCM], str]] = []
+
+
 def _configured_ciphers() -> tuple[dict[str, AESGCM], str]:
     keys = getattr(settings, "FIELD_ENCRYPTION_KEYS", None) or {}
     current_key_id = getattr(settings, "FIELD_ENCRYPTION_CURRENT_KEY_ID", "") or ""
+    if _last_configured:
+        last_keys, last_id, ciphers, key_id = _last_configured[0]
+        if current_key_id == last_id and keys == last_keys:
+            return ciphers, key_id
     ciphers = _ciphers(tuple(sorted(dict(keys).items())), str(current_key_id))
+    copied = dict(keys) if isinstance(keys, dict) else keys
+    _last_configured[:] = [(copied, current_key_id, ciphers, str(current_key_id))]
     return ciphers, str(current_key_id)
 
 
@@ -167,7 +179,8 @@ def blind_index(value: str, *, purpose: str) -> str:
     if not encoded_key:
         raise ImproperlyConfigured("BLIND_INDEX_KEY is empty: blind indexes need a key")
     subkey = _blind_index_subkey(str(encoded_key), purpose)
-    return hmac.new(subkey, value.encode("utf-8"), hashlib.sha256).hexdigest()
+    # The one-shot HMAC (OpenSSL), the same digest as ``hmac.new(...).hexdigest()``.
+    return hmac.digest(subkey, value.encode("utf-8"), "sha256").hex()
 
 
 def id_number_blind_index(normalised_id_number: str) -> str:

@@ -31,6 +31,10 @@ class DisabilityCounts:
     unchanged: int = 0
     linked: int = 0  # rows whose person is known to lowbao
     members_updated: int = 0  # household member rows whose disability data changed
+    # The file rows (``row``) of the first ``rows_kept`` of each outcome (an import's preview).
+    created_rows: tuple[int, ...] = ()
+    updated_rows: tuple[int, ...] = ()
+    unchanged_rows: tuple[int, ...] = ()
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -91,11 +95,12 @@ def _apply_to_members(person_ids: Iterable[int]) -> int:
 
 @transaction.atomic
 def disability_records_apply(
-    *, actor: object, rows: Sequence[DisabilityRow], source: str = "api"
+    *, actor: object, rows: Sequence[DisabilityRow], source: str = "api", rows_kept: int = 0
 ) -> DisabilityCounts:
     """Upsert validated rows by ID number and update every member row of the known persons.
 
-    Idempotent: the same rows again change nothing. One audit row with the counts.
+    Idempotent: the same rows again change nothing. One audit row with the counts. The counts
+    also give the ``row`` of the first ``rows_kept`` rows created, updated and unchanged.
     """
     if getattr(actor, "pk", None) is not None and not (
         actor_has_perm(actor, Perm.DISABILITY_PUSH) or actor_has_perm(actor, Perm.IMPORT_RUN)
@@ -113,6 +118,7 @@ def disability_records_apply(
     }
     writes: list[DisabilityRecord] = []
     created = updated = unchanged = 0
+    kept: dict[str, list[int]] = {"created": [], "updated": [], "unchanged": []}
     for row, id_hash in zip(rows, hashes, strict=True):
         old = existing.get(id_hash)
         new = DisabilityRecord(
@@ -127,12 +133,17 @@ def disability_records_apply(
         )
         if old is None:
             created += 1
+            outcome = kept["created"]
         elif all(getattr(old, name) == getattr(new, name) for name in _RECORD_FIELDS):
             unchanged += 1
-            continue
+            outcome = kept["unchanged"]
         else:
             updated += 1
-        writes.append(new)
+            outcome = kept["updated"]
+        if len(outcome) < rows_kept:
+            outcome.append(row.row)
+        if outcome is not kept["unchanged"]:
+            writes.append(new)
     if writes:
         DisabilityRecord.objects.bulk_create(
             writes,
@@ -155,6 +166,9 @@ def disability_records_apply(
         unchanged=unchanged,
         linked=len(known),
         members_updated=_apply_to_members(known),
+        created_rows=tuple(kept["created"]),
+        updated_rows=tuple(kept["updated"]),
+        unchanged_rows=tuple(kept["unchanged"]),
     )
     record(
         actor=actor,

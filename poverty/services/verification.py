@@ -29,6 +29,7 @@ from lowbao.areas.roles import Perm
 from lowbao.areas.scoping import actor_covers_area, actor_has_perm, scope_to_actor
 from lowbao.audit.services import record
 from lowbao.core.errors import DomainError
+from lowbao.imports.staging import value_in
 from lowbao.people.models import Person
 from lowbao.people.protection import id_number_blind_index
 from poverty.choices import VerificationItem, VerificationRequestStatus
@@ -171,6 +172,10 @@ class ApplyCounts:
     updated: int = 0
     unchanged: int = 0
     linked: int = 0  # rows whose person is known to lowbao
+    # The file rows (``row``) of the first ``rows_kept`` of each outcome (an import's preview).
+    created_rows: tuple[int, ...] = ()
+    updated_rows: tuple[int, ...] = ()
+    unchanged_rows: tuple[int, ...] = ()
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -192,11 +197,13 @@ def verification_reports_apply(
     source: str = ReportSource.PLATFORM,
     request: VerificationRequest | None = None,
     audit_action: str = "verification.reports_apply",
+    rows_kept: int = 0,
 ) -> ApplyCounts:
     """Upsert validated rows on (ID number, item, date): re-applying the same rows changes nothing.
 
     Two queries to read (persons, existing reports) and one insert … on conflict update, whatever
-    the number of rows. One audit row with the counts (never an ID number).
+    the number of rows. One audit row with the counts (never an ID number). The counts also give
+    the ``row`` of the first ``rows_kept`` rows created, updated and unchanged.
     """
     if not _is_system(actor) and not actor_has_perm(actor, _SOURCE_PERMS[ReportSource(source)]):
         raise DomainError(code="permission_denied", message="没有写入核对结果的权限")
@@ -214,6 +221,7 @@ def verification_reports_apply(
     }
     writes: list[VerificationReport] = []
     created = updated = unchanged = linked = 0
+    kept: dict[str, list[int]] = {"created": [], "updated": [], "unchanged": []}
     for row, id_hash in zip(rows, hashes, strict=True):
         old = existing.get((id_hash, row.item, row.checked_on))
         person_id = persons.get(id_hash) or (old.person_id if old else None)
@@ -232,12 +240,17 @@ def verification_reports_apply(
         )
         if old is None:
             created += 1
+            outcome = kept["created"]
         elif all(getattr(old, name) == getattr(new, name) for name in _REPORT_FIELDS):
             unchanged += 1
-            continue
+            outcome = kept["unchanged"]
         else:
             updated += 1
-        writes.append(new)
+            outcome = kept["updated"]
+        if len(outcome) < rows_kept:
+            outcome.append(row.row)
+        if outcome is not kept["unchanged"]:
+            writes.append(new)
     if writes:
         VerificationReport.objects.bulk_create(
             writes,
@@ -257,7 +270,15 @@ def verification_reports_apply(
     if request is not None and request.status != VerificationRequestStatus.REPORTED:
         request.status = VerificationRequestStatus.REPORTED
         request.save(update_fields=["status", "updated_at"])
-    counts = ApplyCounts(created=created, updated=updated, unchanged=unchanged, linked=linked)
+    counts = ApplyCounts(
+        created=created,
+        updated=updated,
+        unchanged=unchanged,
+        linked=linked,
+        created_rows=tuple(kept["created"]),
+        updated_rows=tuple(kept["updated"]),
+        unchanged_rows=tuple(kept["unchanged"]),
+    )
     record(
         actor=actor,
         action=audit_action,
@@ -365,7 +386,7 @@ def persons_joined_link(person_ids: Sequence[int]) -> None:
     own_records = DisabilityRecord.objects.filter(person_id=OuterRef("pk"))
     for chunk in person_id_chunks(person_ids):
         found = list(
-            Person.objects.filter(pk__in=chunk)
+            Person.objects.filter(value_in(Person, "id", chunk))  # one array, not 20,000 params
             .annotate(
                 report=Exists(unlinked_reports),
                 record=Exists(unlinked_records) | Exists(own_records),

@@ -60,8 +60,8 @@ def test_data_admin_uploads_fixes_previews_and_confirms_a_roster(
 
     assert page.inner_text("#batch-status") == "已解析"
     assert page.inner_text("#preview-created") == "2"
-    assert page.locator("#preview-new tbody tr").count() == 2
-    assert "DB001" in page.inner_text("#preview-new")
+    assert page.locator("#preview-samples-new tbody tr").count() == 2
+    assert "DB001" in page.inner_text("#preview-samples-new")
     assert Household.objects.count() == 0
     screenshot("import_review", page)
 

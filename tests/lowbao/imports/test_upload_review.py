@@ -234,10 +234,15 @@ def test_the_registry_preview_counts_new_updated_unchanged_and_leaving_with_samp
     assert (preview["created"], preview["updated"], preview["unchanged"]) == (1, 1, 1)
     groups = {group["key"]: group for group in preview["groups"]}
     assert preview["columns"] == ["户编号", "户主姓名", "户主身份证号"]
+    assert list(groups) == ["new", "updated", "unchanged", "leaving"]
     assert groups["new"]["count"] == 1
     assert groups["new"]["samples"] == [["R4", f"成员{new_id[-4:]}", masked(new_id)]]
-    assert groups["known"]["count"] == 2
-    assert [sample[0] for sample in groups["known"]["samples"]] == ["R1", "R2"]
+    assert groups["updated"]["count"] == 1
+    assert groups["updated"]["samples"] == [
+        ["R2", f"成员{registry['R2'][-4:]}", masked(registry["R2"])]
+    ]
+    assert groups["unchanged"]["count"] == 1
+    assert [sample[0] for sample in groups["unchanged"]["samples"]] == ["R1"]
     assert groups["leaving"]["count"] == 1
     assert groups["leaving"]["samples"] == [
         ["R3", f"成员{registry['R3'][-4:]}", masked(registry["R3"])]
@@ -292,7 +297,7 @@ def test_the_preview_shows_a_refusal_and_offers_no_confirm(
     assert 'id="confirm-apply"' not in html
 
 
-def test_person_ledger_preview_lists_the_rows_to_write(admins, login_client, tmp_path):
+def test_person_ledger_preview_lists_the_rows_to_write_by_outcome(admins, login_client, tmp_path):
     rows = disability_rows()
     batch = make_batch(
         tmp_path,
@@ -309,9 +314,10 @@ def test_person_ledger_preview_lists_the_rows_to_write(admins, login_client, tmp
     assert preview["columns"] == ["行号", "身份证号", "姓名", "残疾证号", "残疾类别"]
     assert preview["groups"] == [
         {
-            "key": "rows",
-            "label": "将写入的行",
+            "key": "new",
+            "label": "新增",
             "count": 1,
+            "unit": "行",
             "samples": [
                 [
                     "3",
@@ -321,7 +327,9 @@ def test_person_ledger_preview_lists_the_rows_to_write(admins, login_client, tmp
                     "肢体",
                 ]
             ],
-        }
+        },
+        {"key": "updated", "label": "更新", "count": 0, "unit": "行", "samples": []},
+        {"key": "unchanged", "label": "不变", "count": 0, "unit": "行", "samples": []},
     ]
 
 
