@@ -28,6 +28,16 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'lowbao.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not env.bool(
+    "LOWBAO_PG_JIT", default=False
+):
+    # No JIT compilation: the set-based statements of imports and reconciliation pass
+    # ``jit_above_cost`` at a few thousand rows, and compiling each (50–100 ms) costs more than it
+    # saves on hash joins that run for a fraction of a second. Set at connect (no round trip).
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"]["options"] = (
+        DATABASES["default"]["OPTIONS"].get("options", "") + " -c jit=off"
+    ).strip()
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL and a busy timeout let the dev server and an eager Celery task share the file.
     DATABASES["default"].setdefault("OPTIONS", {})

@@ -73,3 +73,34 @@ def test_key_list_parser_keeps_base64_padding():
     assert parse_key_list(f"a:{_KEY},b:{_KEY}") == {"a": _KEY, "b": _KEY}
     with pytest.raises(ValueError, match="kid:base64key"):
         parse_key_list("nocolon")
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")),
+    reason="PostgreSQL setting",
+)
+def test_postgresql_connections_compile_no_jit():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
+
+
+def test_jit_can_be_turned_back_on_from_the_environment():
+    script = (
+        "from django.conf import settings; "
+        "print(repr(settings.DATABASES['default'].get('OPTIONS', {}).get('options')))"
+    )
+    env = {"DJANGO_SETTINGS_MODULE": "lowbao.settings.test"}
+    url = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/lowbao"}
+    shell = ("shell", "--no-imports", "-c", script)
+    off = _manage(*shell, env={**env, **url})
+    on = _manage(*shell, env={**env, **url, "LOWBAO_PG_JIT": "true"})
+    sqlite = _manage(*shell, env={**env, "DATABASE_URL": "sqlite:////tmp/x.db"})
+    assert (off.stdout.strip(), on.stdout.strip(), sqlite.stdout.strip()) == (
+        "'-c jit=off'",
+        "None",
+        "None",
+    )
