@@ -690,6 +690,8 @@ def _execute(runs: list[ReconciliationRun]) -> None:
                 cursor.execute("SELECT set_config('work_mem', %s, false)", [work_mem])
                 # the temporary tables are analysed for the planner; a small sample will do
                 cursor.execute("SELECT set_config('default_statistics_target', '10', false)")
+                # the statements are few and large: compiling each (JIT) costs more than it saves
+                cursor.execute("SELECT set_config('jit', 'off', false)")
                 if connection.pg_version >= 140000:
                     cursor.execute(
                         "SELECT set_config('client_connection_check_interval', %s, false)",
@@ -713,6 +715,7 @@ def _cleanup() -> None:
                 with connection.cursor() as cursor:
                     cursor.execute("RESET work_mem")
                     cursor.execute("RESET default_statistics_target")
+                    cursor.execute("RESET jit")
                     if connection.pg_version >= 140000:
                         cursor.execute("RESET client_connection_check_interval")
     except DatabaseError:  # a broken connection takes its temporary tables with it
@@ -731,18 +734,21 @@ def _finish_runs(runs: list[ReconciliationRun], results: dict[int, CountyResult]
     for run in runs:
         result = results[run.county_id]
         run.counts = result.counts
-        ReconciliationRun.objects.filter(pk=run.pk).update(
-            status=RunStatus.FINISHED,
-            progress=100,
-            step=FINISHED_STEP,
-            error="",
-            counts=result.counts,
-            dibao_households=result.dibao_households,
-            registry_households=result.registry_households,
-            registry_snapshot_id=result.registry_snapshot_id,
-            finished_at=now,
-            updated_at=now,
-        )
+        run.dibao_households = result.dibao_households
+        run.registry_households = result.registry_households
+        run.registry_snapshot_id = result.registry_snapshot_id
+    # two statements for any number of runs: what they share, then each run's own figures
+    ReconciliationRun.objects.filter(pk__in=[run.pk for run in runs]).update(
+        status=RunStatus.FINISHED,
+        progress=100,
+        step=FINISHED_STEP,
+        error="",
+        finished_at=now,
+        updated_at=now,
+    )
+    ReconciliationRun.objects.bulk_update(
+        runs, ["counts", "dibao_households", "registry_households", "registry_snapshot"]
+    )
     _count_in_sweeps(runs, failed=False)
     # the audit row last: the audit chain's lock is then held only briefly (no lock cycle with
     # a township resolving an item, which locks the item before it audits). A sweep computed

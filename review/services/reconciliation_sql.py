@@ -21,17 +21,18 @@ Steps (``STEPS``; the service records each as the run's progress):
 2. ``recon_r``: the registry households of the scope on the date, with the entry's values.
 3. ``recon_pj``: ONE full outer join of the two member lists (dibao members on the date —
    ``left_at`` empty or later — and the entries' members) on (person, county): a row per person
-   and pair of households, the missing side NULL. Grouped once (``recon_link``) it gives every
-   linked pair with the members they share, and per household whether a member has no
-   household on the other side (``recon_dl``/``recon_rl``: links ``n`` and ``loose``). A
+   and pair of households, the missing side NULL. Grouped by household (``recon_dl``,
+   ``recon_rl``) it gives each household's links — none, one (its ``partner``) or more (``n``
+   0, 1, 2) — and whether a member has no household on the other side (``loose``). A
    one-to-one pair's member sets differ exactly when either household is ``loose``.
    ``recon_pc``: the one-to-one pairs with their four pair flags; ``linked`` = none set.
 4. ``recon_found``: one row per finding — pair categories, ``split_household``, the categories of
    unlinked R and D (only the candidates' members are aggregated).
 5. Person categories from one GROUP BY over ``recon_pj`` (plus, when the scope is not the whole
-   province, the other counties' memberships of the same persons): two households on a side
-   means their smallest and largest ids differ. A person in two dibao households of two counties
-   is a finding in both counties.
+   province, the other counties' memberships of the same persons) that keeps the persons with
+   more than one membership row (``recon_multi``); only their rows (``recon_pjd``) are looked
+   at again: two households on a side means their smallest and largest ids differ. A person
+   in two dibao households of two counties is a finding in both counties.
 
 Then ``write`` carries the findings over into the items in one transaction.
 
@@ -98,20 +99,26 @@ TEMP_TABLES = (
     "recon_d",
     "recon_r",
     "recon_pj",
-    "recon_link",
     "recon_dl",
     "recon_rl",
     "recon_pc",
+    "recon_pk",
     "recon_pp",
     "recon_pl",
     "recon_sx",
     "recon_sy",
+    "recon_cr",
+    "recon_cd",
     "recon_cand",
     "recon_members",
     "recon_found",
     "recon_dout",
     "recon_rout",
+    "recon_multi",
+    "recon_pjd",
     "recon_dup",
+    "recon_phd",
+    "recon_phr",
     "recon_dx",
     "recon_rx",
     "recon_pitems",
@@ -120,6 +127,7 @@ TEMP_TABLES = (
     "recon_pdx",
     "recon_prx",
     "recon_f2",
+    "recon_gone",
 )
 
 T_AREA = Area._meta.db_table
@@ -273,12 +281,19 @@ class Computation:
     def _run(self, cursor: CursorWrapper, sql: str, params: dict[str, Any] | None = None) -> None:
         cursor.execute(sql, {**self.params, **(params or {})})
 
-    def _table(self, cursor: CursorWrapper, name: str, select: str, *indexes: str) -> None:
+    def _table(
+        self,
+        cursor: CursorWrapper,
+        name: str,
+        select: str,
+        *indexes: str,
+        params: dict[str, Any] | None = None,
+    ) -> None:
         """``CREATE TEMPORARY TABLE name AS select``. PostgreSQL gets the table's statistics
         (temporary tables get no autovacuum, and a planner guessing their sizes picks nested
         loops over thousands of rows); SQLite gets the indexes its nested-loop joins need."""
         self._run(cursor, f"DROP TABLE IF EXISTS {name}")
-        self._run(cursor, f"CREATE TEMPORARY TABLE {name} AS {select}")
+        self._run(cursor, f"CREATE TEMPORARY TABLE {name} AS {select}", params)
         if self.dialect.postgres:
             self._run(cursor, f"ANALYZE {name}")
             return
@@ -404,9 +419,9 @@ class Computation:
 
     def _links(self, cursor: CursorWrapper) -> None:
         """One FULL OUTER JOIN of the two member lists on (person, county) — ``recon_pj``, one
-        row per person and household pair, with the side missing NULL — and one GROUP BY over
-        it: ``recon_link`` holds each linked pair (D, R) with the members they share, and each
-        household's members found on the other side in no household (R or D NULL)."""
+        row per person and household pair, with the side missing NULL — and one GROUP BY per
+        side over it: each household's linked households on the other side and whether one of
+        its members is found there in no household (R or D NULL)."""
         d = self.dialect
         members = (
             f"WITH dm AS (SELECT m.household_id AS d_id, h.county_id, m.person_id "
@@ -434,21 +449,17 @@ class Computation:
                 "WHERE dm.d_id IS NULL"  # nosec B608
             )
         self._table(cursor, "recon_pj", pj, "d_id", "r_id", "person_id, county_id")
-        self._table(
-            cursor,
-            "recon_link",
-            "SELECT d_id, r_id, county_id, COUNT(*) AS shared FROM recon_pj "
-            "GROUP BY d_id, r_id, county_id",
-            "d_id",
-            "r_id",
-        )
-        # per household: its links (``n``) and whether a member is on no other-side household
+        # per household: linked to no household of the other side (``n`` 0), to one (1, the
+        # ``partner``) or to more (2) — two differ ⇔ the smallest and largest ids differ — and
+        # whether a member is on no other-side household (``loose``)
         for side, other in (("d", "r"), ("r", "d")):
             self._table(
                 cursor,
                 f"recon_{side}l",
-                f"SELECT {side}_id, SUM(CASE WHEN {other}_id IS NULL THEN 0 ELSE 1 END) AS n, "
-                f"MAX(CASE WHEN {other}_id IS NULL THEN 1 ELSE 0 END) AS loose FROM recon_link "
+                f"SELECT {side}_id, CASE WHEN MIN({other}_id) IS NULL THEN 0 "
+                f"WHEN MIN({other}_id) = MAX({other}_id) THEN 1 ELSE 2 END AS n, "
+                f"MIN({other}_id) AS partner, "
+                f"MAX(CASE WHEN {other}_id IS NULL THEN 1 ELSE 0 END) AS loose FROM recon_pj "
                 f"WHERE {side}_id IS NOT NULL GROUP BY {side}_id",  # nosec B608
                 f"{side}_id",
             )
@@ -471,12 +482,13 @@ class Computation:
         self._table(
             cursor,
             "recon_pc",
-            f"SELECT l.d_id, l.r_id, l.county_id, d.number AS d_number, r.number AS r_number, "
+            # (a linked pair shares a person in one county: the D's county is the pair's)
+            f"SELECT d.d_id, r.r_id, d.county_id, d.number AS d_number, r.number AS r_number, "
             f"d.township_id, d.programme, d.amount AS d_amount, r.amount AS r_amount, "
-            f"r.attribute, r.poverty_status, {flag_columns} FROM recon_link l "
-            f"JOIN recon_dl dl ON dl.d_id = l.d_id AND dl.n = 1 "  # nosec B608
-            f"JOIN recon_rl rl ON rl.r_id = l.r_id AND rl.n = 1 "
-            f"JOIN recon_d d ON d.d_id = l.d_id JOIN recon_r r ON r.r_id = l.r_id",
+            f"r.attribute, r.poverty_status, {flag_columns} FROM recon_dl dl "
+            f"JOIN recon_rl rl ON rl.r_id = dl.partner AND rl.partner = dl.d_id "  # nosec B608
+            f"AND rl.n = 1 JOIN recon_d d ON d.d_id = dl.d_id JOIN recon_r r ON r.r_id = rl.r_id "
+            f"WHERE dl.n = 1",
             "d_id",
             "r_id",
         )
@@ -503,14 +515,23 @@ class Computation:
         d = self.dialect
         self._found_table(cursor)
         flagged = " OR ".join(f"p.{flag} = 1" for flag in PAIR_FLAGS.values())
-        # the persons of each pair with a finding: shared ('s'), only in D ('d'), only in R ('r')
+        # the persons of each pair with a finding: shared ('s'), only in D ('d'), only in R ('r'),
+        # in one pass over ``recon_pj``: a row with a D belongs to the flagged pair of that D, a
+        # row without to the member-mismatch pair of its R (``k``: the D id, or minus the R id)
+        self._table(
+            cursor,
+            "recon_pk",
+            f"SELECT p.d_id AS k, p.d_id, p.r_id FROM recon_pc p WHERE {flagged} "
+            "UNION ALL SELECT -p.r_id, p.d_id, p.r_id FROM recon_pc p "  # nosec B608
+            "WHERE p.member_f = 1",
+            "k",
+        )
         self._table(
             cursor,
             "recon_pp",
-            "SELECT p.d_id, p.r_id, j.person_id, CASE WHEN j.r_id IS NULL THEN 'd' ELSE 's' END "
-            f"AS side FROM recon_pc p JOIN recon_pj j ON j.d_id = p.d_id WHERE {flagged} "
-            "UNION ALL SELECT p.d_id, p.r_id, j.person_id, 'r' FROM recon_pc p "  # nosec B608
-            "JOIN recon_pj j ON j.r_id = p.r_id AND j.d_id IS NULL WHERE p.member_f = 1",
+            "SELECT p.d_id, p.r_id, j.person_id, CASE WHEN j.r_id IS NULL THEN 'd' "
+            "WHEN j.d_id IS NULL THEN 'r' ELSE 's' END AS side FROM recon_pj j "
+            "JOIN recon_pk p ON p.k = COALESCE(j.d_id, -j.r_id)",
         )
         agg = d.agg("t.person_id", "t.person_id")
         self._table(
@@ -565,10 +586,11 @@ class Computation:
                 cursor,
                 "recon_sx",
                 f"SELECT t.h_id, {d.agg('t.number', d.text_order('t.number'))} AS numbers "
-                f"FROM (SELECT l.{side}_id AS h_id, o.number FROM recon_link l "
-                f"JOIN recon_{side}l s ON s.{side}_id = l.{side}_id AND s.n > 1 "
-                f"JOIN recon_{other} o ON o.{other}_id = l.{other}_id "
-                f"{d.inner_order('l.' + side + '_id, ' + d.text_order('o.number'))}) t "
+                f"FROM (SELECT l.h_id, o.number FROM (SELECT DISTINCT j.{side}_id AS h_id, "
+                f"j.{other}_id AS o_id FROM recon_pj j JOIN recon_{side}l s "
+                f"ON s.{side}_id = j.{side}_id AND s.n > 1 WHERE j.{other}_id IS NOT NULL) l "
+                f"JOIN recon_{other} o ON o.{other}_id = l.o_id "
+                f"{d.inner_order('l.h_id, ' + d.text_order('o.number'))}) t "
                 f"GROUP BY t.h_id",  # nosec B608
                 "h_id",
             )
@@ -602,36 +624,46 @@ class Computation:
         marked = ", ".join(_quote(v) for v in (PovertyAttribute.DIBAO, PovertyAttribute.TEKUN))
         poor = ", ".join(_quote(v) for v in (PovertyStatus.NOT_OUT, PovertyStatus.RETURNED))
         able = ", ".join(_quote(v) for v in (LabourCapacity.ORDINARY, LabourCapacity.SKILLED))
-        # the unlinked households that may become items (only their members are aggregated)
+        # the unlinked households that may become items, with their values (only their members
+        # are aggregated; the items are written from these few rows, not from the rosters)
+        self._table(
+            cursor,
+            "recon_cr",
+            f"SELECT r.*, sc.std_cents, sc.std_text FROM recon_r r "
+            f"JOIN recon_scope sc ON sc.county_id = r.county_id "
+            f"WHERE (r.attribute IN ({marked}) OR (r.poverty_status IN ({poor}) "
+            f"AND ROUND(r.income * 100) < sc.std_cents * 12)) "  # nosec B608
+            f"AND NOT EXISTS (SELECT 1 FROM recon_rl rl WHERE rl.r_id = r.r_id AND rl.n > 0)",
+            "r_id",
+        )
+        self._table(
+            cursor,
+            "recon_cd",
+            "SELECT h.* FROM recon_d h WHERE ROUND(h.income * 100) * 12 < %(line_cents)s "
+            "AND NOT EXISTS (SELECT 1 FROM recon_dl dl WHERE dl.d_id = h.d_id AND dl.n > 0)",
+            "d_id",
+        )
+        # ``k`` is the D id or minus the R id, the key of ``recon_pj``'s rows below
         self._table(
             cursor,
             "recon_cand",
-            f"SELECT 'r' AS side, r.r_id AS h_id FROM recon_r r "
-            f"JOIN recon_scope sc ON sc.county_id = r.county_id "
-            f"WHERE (r.attribute IN ({marked}) OR (r.poverty_status IN ({poor}) "
-            f"AND ROUND(r.income * 100) < sc.std_cents * 12)) "
-            f"AND NOT EXISTS (SELECT 1 FROM recon_rl rl WHERE rl.r_id = r.r_id AND rl.n > 0) "
-            f"UNION ALL SELECT 'd', h.d_id FROM recon_d h "  # nosec B608
-            f"WHERE ROUND(h.income * 100) * 12 < %(line_cents)s "
-            f"AND NOT EXISTS (SELECT 1 FROM recon_dl dl WHERE dl.d_id = h.d_id AND dl.n > 0)",
-            "side, h_id",
+            "SELECT 'r' AS side, r_id AS h_id, -r_id AS k FROM recon_cr "
+            "UNION ALL SELECT 'd', d_id, d_id FROM recon_cd",
+            "k",
         )
         self._table(
             cursor,
             "recon_members",
+            # one pass over ``recon_pj``: an unlinked R's rows have no D, an unlinked D's no R
             f"SELECT t.side, t.h_id, {d.agg('t.person_id', 't.person_id')} AS ids, "
-            f"MAX(t.able) AS has_able FROM (SELECT 'r' AS side, j.r_id AS h_id, j.person_id, "
+            f"MAX(t.able) AS has_able FROM (SELECT c.side, c.h_id, j.person_id, "
             f"CASE WHEN j.labour IN ({able}) THEN 1 ELSE 0 END AS able FROM recon_pj j "
-            f"JOIN recon_cand c ON c.side = 'r' AND c.h_id = j.r_id UNION ALL "
-            f"SELECT 'd', j.d_id, j.person_id, 0 FROM recon_pj j "  # nosec B608
-            f"JOIN recon_cand c ON c.side = 'd' AND c.h_id = j.d_id "
+            f"JOIN recon_cand c ON c.k = COALESCE(j.d_id, -j.r_id) "  # nosec B608
             f"{d.inner_order('1, 2, 3')}) t GROUP BY t.side, t.h_id",
             "side, h_id",
         )
         unlinked_r = (
-            "FROM recon_cand c JOIN recon_r r ON r.r_id = c.h_id "
-            "JOIN recon_scope sc ON sc.county_id = r.county_id "
-            "LEFT JOIN recon_members m ON m.side = 'r' AND m.h_id = r.r_id WHERE c.side = 'r'"
+            "FROM recon_cr r LEFT JOIN recon_members m ON m.side = 'r' AND m.h_id = r.r_id WHERE"
         )
         r_columns = (
             f"r.county_id, %(category)s, r.number, r.township_id, NULL, r.r_id, {d.array()}, "
@@ -646,7 +678,7 @@ class Computation:
                 registry_attribute=attribute_label("r.attribute"),
                 poverty_status=status_label("r.poverty_status"),
             )
-            + f" {unlinked_r} AND r.attribute IN ({marked})",
+            + f" {unlinked_r} r.attribute IN ({marked})",
             {"category": C.REGISTRY_DIBAO_MISSING.value},
         )
         self._run(
@@ -657,10 +689,10 @@ class Computation:
             + d.obj(
                 poverty_status=status_label("r.poverty_status"),
                 annual_income_per_capita=d.money("r.income"),
-                standard_monthly="sc.std_text",
+                standard_monthly="r.std_text",
             )
-            + f" {unlinked_r} AND r.poverty_status IN ({poor}) AND COALESCE(m.has_able, 0) = 0 "
-            "AND ROUND(r.income * 100) < sc.std_cents * 12",
+            + f" {unlinked_r} r.poverty_status IN ({poor}) AND COALESCE(m.has_able, 0) = 0 "
+            "AND ROUND(r.income * 100) < r.std_cents * 12",
             {"category": C.SHOULD_PROTECT.value},
         )
         self._insert_found(
@@ -672,16 +704,18 @@ class Computation:
                 poverty_line="%(line_text)s",
                 dibao_programme=programme_label("h.programme"),
             )
-            + " FROM recon_cand c JOIN recon_d h ON h.d_id = c.h_id "
-            "LEFT JOIN recon_members m ON m.side = 'd' AND m.h_id = h.d_id WHERE c.side = 'd'",
+            + " FROM recon_cd h LEFT JOIN recon_members m ON m.side = 'd' AND m.h_id = h.d_id",
         )
 
     def _outside_counties(self, cursor: CursorWrapper) -> tuple[bool, bool]:
         """Whether any county outside the scope has dibao households / registry snapshots."""
+        # (area by area, one index probe each: not a scan of every household of the province)
         cursor.execute(
-            f"SELECT EXISTS (SELECT 1 FROM {T_HOUSEHOLD} WHERE county_id NOT IN "
-            "(SELECT county_id FROM recon_scope)), EXISTS (SELECT 1 FROM recon_snap WHERE "
-            "county_id NOT IN (SELECT county_id FROM recon_scope))",  # nosec B608
+            f"SELECT EXISTS (SELECT 1 FROM {T_AREA} a WHERE a.id NOT IN "
+            "(SELECT county_id FROM recon_scope) AND EXISTS "  # nosec B608
+            f"(SELECT 1 FROM {T_HOUSEHOLD} h WHERE h.county_id = a.id)), "
+            "EXISTS (SELECT 1 FROM recon_snap WHERE "
+            "county_id NOT IN (SELECT county_id FROM recon_scope))",
             {},
         )
         dibao, registry = cursor.fetchone()
@@ -694,7 +728,8 @@ class Computation:
         same persons); or paid by both 低保 and 特困."""
         d = self.dialect
         outside_dibao, outside_registry = self._outside_counties(cursor)
-        memberships = "SELECT person_id, d_id, r_id FROM recon_pj"
+        # (table, columns) of every membership row: the scope's, then the other counties'
+        sources = [("recon_pj", "person_id, d_id, r_id")]
         if outside_dibao:
             self._table(
                 cursor,
@@ -708,7 +743,7 @@ class Computation:
                 f"AND {self._in_payment('h', 'bp')}",  # nosec B608
                 "person_id",
             )
-            memberships += " UNION ALL SELECT person_id, d_id, NULL FROM recon_dout"
+            sources.append(("recon_dout", "person_id, d_id, NULL"))
         if outside_registry:
             self._table(
                 cursor,
@@ -722,8 +757,34 @@ class Computation:
                 f"AND {self._latest_entry('e')}",  # nosec B608
                 "person_id",
             )
-            memberships += " UNION ALL SELECT person_id, NULL, r_id FROM recon_rout"
-        # two distinct households on a side ⇔ their smallest and largest ids differ
+            sources.append(("recon_rout", "person_id, NULL, r_id"))
+        # the persons with more than one membership row (the cheapest GROUP BY over them all:
+        # a count); only theirs are looked at again
+        self._table(
+            cursor,
+            "recon_multi",
+            "SELECT person_id FROM ("  # nosec B608
+            + " UNION ALL ".join(f"SELECT {columns} FROM {table}" for table, columns in sources)
+            + ") t GROUP BY person_id HAVING COUNT(*) > 1",
+            "person_id",
+        )
+        # the scope's memberships of those persons, read out of ``recon_pj`` once (every later
+        # person table starts from these few rows, not from another pass over the province)
+        self._table(
+            cursor,
+            "recon_pjd",
+            "SELECT DISTINCT j.person_id, j.county_id, j.d_id, j.r_id FROM recon_pj j "
+            "JOIN recon_multi u ON u.person_id = j.person_id",
+            "person_id",
+        )
+        # two distinct households on a side ⇔ their smallest and largest ids differ (over the
+        # same memberships, of those persons only)
+        sources[0] = ("recon_pjd", "person_id, d_id, r_id")
+        memberships = " UNION ALL ".join(
+            f"SELECT {columns} FROM {table} WHERE person_id IN "  # nosec B608
+            "(SELECT person_id FROM recon_multi)"
+            for table, columns in sources
+        )
         self._table(
             cursor,
             "recon_dup",
@@ -733,12 +794,23 @@ class Computation:
             f"HAVING MIN(d_id) <> MAX(d_id) OR MIN(r_id) <> MAX(r_id)",
             "person_id",
         )
+        # the households of those memberships (``recon_ph{d,r}``: a few rows of ``recon_d``,
+        # ``recon_r``, so the joins below do not read the whole rosters again)
+        for side in ("d", "r"):
+            self._table(
+                cursor,
+                f"recon_ph{side}",
+                f"SELECT h.* FROM recon_{side} h WHERE h.{side}_id IN "
+                f"(SELECT {side}_id FROM recon_pjd)",  # nosec B608
+                f"{side}_id",
+            )
         self._table(
             cursor,
             "recon_dx",
             "SELECT j.person_id, h.d_id, h.county_id, h.programme, h.number FROM (SELECT "
-            "DISTINCT person_id, d_id FROM recon_pj WHERE d_id IS NOT NULL AND person_id IN "
-            "(SELECT person_id FROM recon_dup WHERE in_d = 1)) j JOIN recon_d h ON h.d_id = j.d_id"
+            "DISTINCT person_id, d_id FROM recon_pjd WHERE d_id IS NOT NULL AND person_id IN "
+            "(SELECT person_id FROM recon_dup WHERE in_d = 1)) j "
+            "JOIN recon_phd h ON h.d_id = j.d_id"
             + (
                 " UNION ALL SELECT o.person_id, o.d_id, o.county_id, o.programme, o.number "
                 "FROM recon_dout o "
@@ -752,8 +824,9 @@ class Computation:
             cursor,
             "recon_rx",
             "SELECT j.person_id, h.r_id, h.county_id, h.number FROM (SELECT "
-            "DISTINCT person_id, r_id FROM recon_pj WHERE r_id IS NOT NULL AND person_id IN "
-            "(SELECT person_id FROM recon_dup WHERE in_r = 1)) j JOIN recon_r h ON h.r_id = j.r_id"
+            "DISTINCT person_id, r_id FROM recon_pjd WHERE r_id IS NOT NULL AND person_id IN "
+            "(SELECT person_id FROM recon_dup WHERE in_r = 1)) j "
+            "JOIN recon_phr h ON h.r_id = j.r_id"
             + (
                 " UNION ALL SELECT o.person_id, o.r_id, o.county_id, o.number FROM recon_rout o "
                 "WHERE o.person_id IN (SELECT person_id FROM recon_dup WHERE in_r = 1)"
@@ -783,9 +856,9 @@ class Computation:
                 f"recon_pf{side}",
                 f"SELECT t.county_id, t.person_id, MIN(t.h_id) AS h_id, {numbers} AS numbers "
                 f"FROM (SELECT m.county_id, m.person_id, h.{side}_id AS h_id, h.number "
-                f"FROM (SELECT DISTINCT county_id, person_id, {side}_id FROM recon_pj "
+                f"FROM (SELECT DISTINCT county_id, person_id, {side}_id FROM recon_pjd "
                 f"WHERE {side}_id IS NOT NULL AND person_id IN (SELECT person_id FROM "
-                f"recon_pitems)) m JOIN recon_{side} h ON h.{side}_id = m.{side}_id "
+                f"recon_pitems)) m JOIN recon_ph{side} h ON h.{side}_id = m.{side}_id "
                 f"{d.inner_order('m.county_id, m.person_id, ' + d.text_order('h.number'))}) t "
                 f"GROUP BY t.county_id, t.person_id",  # nosec B608
                 "county_id, person_id",
@@ -814,10 +887,10 @@ class Computation:
             f"FROM recon_pitems pi JOIN {T_PERSON} p ON p.id = pi.person_id "
             f"LEFT JOIN recon_pfd fd ON fd.county_id = pi.county_id "
             f"AND fd.person_id = pi.person_id "  # nosec B608
-            f"LEFT JOIN recon_d hd ON hd.d_id = fd.h_id "
+            f"LEFT JOIN recon_phd hd ON hd.d_id = fd.h_id "
             f"LEFT JOIN recon_pfr fr ON fr.county_id = pi.county_id "
             f"AND fr.person_id = pi.person_id "
-            f"LEFT JOIN recon_r hr ON hr.r_id = fr.h_id "
+            f"LEFT JOIN recon_phr hr ON hr.r_id = fr.h_id "
             f"LEFT JOIN recon_pdx px ON px.person_id = pi.person_id "
             f"LEFT JOIN recon_prx py ON py.person_id = pi.person_id WHERE pi.category = %s"
         )
@@ -898,22 +971,27 @@ class Computation:
                 f'ON i.county_id = f.county_id AND i.category = f.category AND i."key" = f.ikey',
                 "item_id",
             )
-            # 1. items that disappeared from the data
-            not_found = (
-                f"FROM {T_ITEM} i JOIN recon_scope sc ON sc.county_id = i.county_id "
+            # 1. items that disappeared from the data (looked for once; usually few)
+            self._table(
+                cursor,
+                "recon_gone",
+                f"SELECT i.id AS item_id, sc.run_id, i.state FROM {T_ITEM} i "
+                "JOIN recon_scope sc ON sc.county_id = i.county_id "
                 "WHERE i.state <> %(closed)s AND NOT EXISTS "  # nosec B608
-                "(SELECT 1 FROM recon_f2 f WHERE f.item_id = i.id)"
+                "(SELECT 1 FROM recon_f2 f WHERE f.item_id = i.id)",
+                "item_id",
+                params=params,
             )
             self._run(
                 cursor,
-                event_columns + "SELECT i.id, sc.run_id, %(closed_action)s, i.state, %(closed)s, "
-                f"NULL, %(now)s, %(note_closed)s {not_found}",
+                event_columns + "SELECT g.item_id, g.run_id, %(closed_action)s, g.state, "
+                "%(closed)s, NULL, %(now)s, %(note_closed)s FROM recon_gone g",
                 params,
             )
             self._run(
                 cursor,
                 f"UPDATE {T_ITEM} SET state = %(closed)s, updated_at = %(now)s "
-                f"WHERE id IN (SELECT i.id {not_found})",  # nosec B608
+                "WHERE id IN (SELECT item_id FROM recon_gone)",  # nosec B608
                 params,
             )
             # 2. items found again: events first (they read the state before the update)
@@ -969,8 +1047,10 @@ class Computation:
             )
             # 4. the runs' finding lists (none exist yet: they are written only here, in the
             # transaction that makes the run FINISHED, and a finished run is never claimed again)
+            # (the items found again are known from ``recon_f2``; only the new ones are joined)
             self._run(
                 cursor,
-                f"INSERT INTO {T_FINDING} (run_id, item_id) "
-                f"SELECT f.run_id, COALESCE(f.item_id, i.id) {new_items}",
+                f"INSERT INTO {T_FINDING} (run_id, item_id) SELECT f.run_id, f.item_id "
+                "FROM recon_f2 f WHERE f.item_id IS NOT NULL "  # nosec B608
+                f"UNION ALL SELECT f.run_id, i.id {new_items} WHERE f.item_id IS NULL",
             )
