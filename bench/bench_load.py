@@ -16,7 +16,8 @@ measurement (``--run-time`` 6m = ramp-up + 5 min and more) sees the steady state
 Settings of the served site: ``lowbao.settings.local`` with ``DJANGO_DEBUG=false`` (production-like:
 no debug, templates cached, whitenoise) and the bench database; ``LOWBAO_OTP_ENFORCED=false``
 (the bench accounts have no TOTP device) and a login throttle raised to 100000/min (100 users log
-in from one loopback address) — the production settings need deployment secrets and HTTPS.
+in from one loopback address) and ``CONN_MAX_AGE=60`` (persistent database connections, the
+production default) — the production settings need deployment secrets and HTTPS.
 
     .venv/bin/python bench/bench_load.py [--users 100] [--spawn-rate 2] [--run-time 6m]
 """
@@ -40,6 +41,7 @@ if str(ROOT) not in sys.path:
 from bench.bench_lists import (  # noqa: E402
     BENCH_PASSWORD,
     DEFAULT_DATABASE_URL,
+    analyze_stale_tables,
     bench_user,
     biggest_areas,
     setup_django,
@@ -52,6 +54,8 @@ SITE_ENV = {
     "DJANGO_DEBUG": "false",
     "LOWBAO_OTP_ENFORCED": "false",
     "LOWBAO_THROTTLE_LOGIN": "100000/min",
+    # persistent database connections, as production serves (CONN_MAX_AGE defaults to 60 there)
+    "CONN_MAX_AGE": "60",
 }
 MEANS_TEST_DATE = date(2026, 7, 1)
 ITEMS_PER_ACCOUNT = 400
@@ -159,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault(key, value)
     setup_django()
     plan = write_plan(args.townships)
+    analyzed = analyze_stale_tables()
+    if analyzed:
+        print(f"analyzed (autovacuum is off here): {', '.join(analyzed)}", flush=True)
     env = {**os.environ, **SITE_ENV, "LOWBAO_LOCUST_PLAN": str(plan)}
     host = f"http://127.0.0.1:{args.port}"
     server = subprocess.Popen(

@@ -21,16 +21,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
+from cases.selectors import covered_counties
+from lowbao.accounts.models import User
 from lowbao.areas.models import Area, AreaLevel
 from lowbao.areas.roles import Perm, role_has_perm
 from lowbao.areas.scoping import actor_assignments, scope_to_actor
 from lowbao.people.masking import mask_id_number, mask_value_in_text
 from lowbao.people.models import Person
 from lowbao.people.protection import decrypt
-from poverty.linkage_selectors import counties_touching, townships_in_scope
+from poverty.linkage_selectors import townships_in_scope
 from review.models import (
     ItemEvent,
     ItemState,
@@ -178,7 +180,7 @@ def actor_works_on_counties(actor: object) -> bool:
 
 def worklist_counties(*, actor: object) -> QuerySet[Area]:
     """Counties the actor has items in (wholly, or through a township of theirs)."""
-    return counties_touching(actor=actor, perm=Perm.RECONCILE_VIEW).order_by("code")
+    return covered_counties(actor, perm=Perm.RECONCILE_VIEW).order_by("code")
 
 
 def worklist_townships(*, actor: object, county: Area | None = None) -> QuerySet[Area]:
@@ -214,6 +216,31 @@ def period_choices(*, actor: object, counties: Iterable[Area] | None = None) -> 
         .distinct()
     )
     return sorted(set(periods), reverse=True)
+
+
+@dataclass(frozen=True)
+class CountyRuns:
+    """The runs of some counties, read once for a worklist page: its period menu and the
+    first/last run of each item on the page (id, period and as-of date only)."""
+
+    periods: list[str]
+    by_id: dict[int, ReconciliationRun]
+
+
+def county_runs(*, counties: Iterable[Area], run_ids: Iterable[int] = ()) -> CountyRuns:
+    """``CountyRuns`` of ``counties`` in one query (instead of a period query and a join of
+    both runs onto every item row); runs kept only for ``run_ids`` (a region has thousands)."""
+    wanted = set(run_ids)
+    periods: set[str] = set()
+    by_id: dict[int, ReconciliationRun] = {}
+    rows = ReconciliationRun.objects.filter(
+        county_id__in=[county.pk for county in counties]
+    ).values_list("pk", "period", "as_of")
+    for pk, period, as_of in rows:
+        periods.add(period)
+        if pk in wanted:
+            by_id[pk] = ReconciliationRun(pk=pk, period=period, as_of=as_of)
+    return CountyRuns(periods=sorted(periods, reverse=True), by_id=by_id)
 
 
 # --- items -----------------------------------------------------------------------------------
@@ -335,6 +362,61 @@ def item_list(*, actor: object, filters: ItemFilters) -> QuerySet[Reconciliation
     return apply_item_filters(item_queryset(actor=actor), filters).order_by("category", "key", "id")
 
 
+# What a worklist row shows of an item (and its keyset ordering needs). Every relation joined
+# and every column read made the planner weigh a ten-table join (10 ms per page view) and
+# Python build ~500 model instances per page; the runs and the resolver are a handful of rows,
+# read by id instead of joined.
+WORKLIST_ITEM_FIELDS = (
+    "id",
+    "category",
+    "key",
+    "state",
+    "county",
+    "township",
+    "township__name",
+    "dibao_numbers",
+    "registry_numbers",
+    "person_ids",
+    "details",
+    "resolved_at",
+    "resolved_by",
+    "first_run",
+    "last_run",
+    "dibao_household",
+    "dibao_household__number",
+    "dibao_household__area",
+    "dibao_household__area__path",
+    "registry_household",
+    "registry_household__number",
+    "registry_household__area",
+    "registry_household__area__path",
+)
+
+
+def worklist_items(*, actor: object, filters: ItemFilters) -> QuerySet[ReconciliationItem]:
+    """``item_list`` for the worklist page: the columns it shows; the resolvers read apart (a
+    query only when the page lists resolved items), the runs by ``attach_runs``."""
+    return (
+        item_list(actor=actor, filters=filters)
+        .select_related(None)
+        .select_related("township", "dibao_household__area", "registry_household__area")
+        .only(*WORKLIST_ITEM_FIELDS)
+        .prefetch_related(
+            Prefetch("resolved_by", queryset=User.objects.only("id", "username", "display_name"))
+        )
+    )
+
+
+def attach_runs(items: Iterable[ReconciliationItem], runs: CountyRuns) -> None:
+    """Give the items their first and last runs from ``runs`` (read with the period menu);
+    a run not there is read when shown."""
+    for item in items:
+        for name in ("first_run", "last_run"):
+            run = runs.by_id.get(getattr(item, f"{name}_id"))
+            if run is not None:
+                setattr(item, name, run)
+
+
 # Tab counts stop at this many items per category ("1,000+"): the exact count of every open
 # item of a region (~94,000 at 1,000,000 persons) took a scan of the whole table per page view
 # (quality.md P6); the county summary gives exact figures.
@@ -381,10 +463,17 @@ def tab_total(counts: dict[str, TabCount]) -> TabCount:
 
 
 def access_item_by_id(
-    actor: object, item_id: int, *, perm: str = Perm.RECONCILE_VIEW
+    actor: object, item_id: int, *, perm: str = Perm.RECONCILE_VIEW, related: bool = True
 ) -> ReconciliationItem:
-    """The item if the actor may see it for ``perm``; otherwise 404 (never 403)."""
-    item = item_queryset(actor=actor, perm=perm).filter(pk=item_id).first()
+    """The item if the actor may see it for ``perm``; otherwise 404 (never 403).
+
+    ``related=False``: the item row alone, for a caller that only checks the item is in sight
+    before a service reads and locks it again (planning the nine joins cost more than the
+    rest of a resolve)."""
+    queryset = item_queryset(actor=actor, perm=perm)
+    if not related:
+        queryset = queryset.select_related(None)
+    item = queryset.filter(pk=item_id).first()
     if item is None:
         raise Http404("比对问题不存在或不在您的管辖范围内")
     return item

@@ -1,17 +1,19 @@
 """Pages of the cases app: households (list, detail, registration with an application)."""
 
 from django.contrib import messages
-from django.db.models import Count, Prefetch
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.formats import localize
+from django.utils.html import format_html
 
 from cases.choices import HouseholdStatus, Programme
 from cases.forms import HouseholdForm, MemberFormSet
 from cases.models import HouseholdMember, MemberIncome, StatusTransition
-from cases.selectors import access_household_by_id, household_queryset
+from cases.selectors import access_household_by_id, household_list_queryset
 from cases.services.applications import application_register
-from cases.views.common import require_perm, show_domain_error, village_choices
+from cases.views.common import id_url, require_perm, show_domain_error, village_choices
 from lowbao.areas.models import Area
 from lowbao.areas.roles import Perm
 from lowbao.core.errors import DomainError
@@ -23,11 +25,44 @@ PAGE_SIZE = 50
 HOUSEHOLD_ORDERING = ("county_id", "number", "id")
 
 
+ROW = (
+    '<tr>\n    <td><a href="{}">{}</a></td>\n    <td>{}</td><td class="id-masked">{}</td>\n'
+    "    <td>{}</td><td>{}</td><td>{}</td>\n"
+    '    <td>{}</td><td>{}</td><td class="text-end">{}</td>\n  </tr>'
+)
+
+
+def household_rows_html(rows: list[tuple[object, object]]) -> list[str]:
+    """The list's table rows (``format_html``: every value escaped). Fifty rows of ten cells
+    through the template engine — a lookup chain, localisation and escaping per variable, a
+    ``reverse`` per link — were half of the page's time (quality.md P8)."""
+    detail_url = id_url("cases:household_detail", "household_id")
+    html = []
+    for household, head in rows:
+        area = household.area
+        html.append(
+            format_html(
+                ROW,
+                detail_url(household.pk),
+                household.number,
+                (head.person.name if head else "") or "—",
+                head.person.id_number_masked if head else "",
+                area.parent.name if area.parent_id else "",
+                area.name,
+                household.get_programme_display(),
+                localize(household.member_count),
+                household.get_status_display(),
+                localize(household.monthly_amount),
+            )
+        )
+    return html
+
+
 @require_perm(Perm.CASE_VIEW)
 def household_list(request: HttpRequest) -> HttpResponse:
     """Scoped list with filters. Searching by ID number is a POST, so the number never appears
     in a URL (quality.md S4)."""
-    queryset = household_queryset(actor=request.user).annotate(member_count=Count("members"))
+    queryset = household_list_queryset(actor=request.user)
     status = request.GET.get("status", "")
     programme = request.GET.get("programme", "")
     name = request.GET.get("name", "").strip()
@@ -58,7 +93,9 @@ def household_list(request: HttpRequest) -> HttpResponse:
         member.household_id: member
         for member in HouseholdMember.objects.filter(
             household__in=[h.pk for h in page.object_list], relation="01"
-        ).select_related("person")
+        )
+        .select_related("person")
+        .only("household", "person", "person__name", "person__id_number_ciphertext")
     }
     rows = [(household, heads.get(household.pk)) for household in page.object_list]
     return render(
@@ -67,6 +104,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "rows": rows,
+            "row_html": household_rows_html(rows),
             "statuses": HouseholdStatus.choices,
             "programmes": Programme.choices,
             "status": status,

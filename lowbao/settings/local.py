@@ -4,9 +4,12 @@ from lowbao.core.local_secrets import load_or_create_local_secrets
 from lowbao.env import VAR_DIR, env
 
 from .base import *  # noqa: F403
-from .base import FIELD_ENCRYPTION_KEYS
+from .base import DATABASES, FIELD_ENCRYPTION_KEYS
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Persistent connections as production has them (CONN_MAX_AGE there defaults to 60 s); the dev
+# server keeps one connection per request unless the environment asks (bench/bench_load.py does).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 _secrets = load_or_create_local_secrets(VAR_DIR / "local-secrets.json")
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=_secrets["secret_key"])
 if not FIELD_ENCRYPTION_KEYS:

@@ -13,10 +13,12 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
+from django.utils.formats import localize
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods
 
 from cases.choices import Relation
-from cases.views.common import require_perm
+from cases.views.common import id_url, require_perm
 from lowbao.areas.models import AreaLevel
 from lowbao.areas.roles import Perm
 from lowbao.areas.scoping import access_area_by_code
@@ -47,6 +49,61 @@ DIFF_SHOWN = 200
 ISSUES_SHOWN = 200
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 IN_REGISTRY_CHOICES = [("1", "在台账"), ("0", "已退出台账")]
+
+
+LIST_FIELDS = (
+    "id",
+    "county",
+    "number",
+    "attribute",
+    "main_cause",
+    "poverty_status",
+    "annual_income_per_capita",
+    "helper_name",
+    "in_registry",
+    "left_registry_on",
+    "area",
+    "area__name",
+    "area__parent",
+    "area__parent__name",
+)
+
+
+ROW = (
+    '\n    <td><a href="{}">{}</a></td>\n    <td>{}</td><td class="id-masked">{}</td>\n'
+    "    <td>{}</td><td>{}</td><td>{}</td><td>{}</td>\n"
+    '    <td>{}</td><td>{}</td><td class="text-end">{}</td>\n'
+    "    <td>{}</td>\n    <td>{}</td>\n  </tr>"
+)
+
+
+def registry_rows_html(rows: list[tuple[object, object]]) -> list[str]:
+    """The list's table rows (``format_html``: every value escaped), built here rather than by
+    the template engine, which spent half of the page's time on its twelve cells per row."""
+    detail_url = id_url("poverty:registry_household_detail", "household_id")
+    html = []
+    for household, head in rows:
+        area = household.area
+        left = household.left_registry_on
+        html.append(
+            format_html(
+                ("<tr>" if household.in_registry else '<tr class="text-muted">') + ROW,
+                detail_url(household.pk),
+                household.number,
+                (head.person.name if head else "") or "—",
+                head.person.id_number_masked if head else "",
+                area.parent.name if area.parent_id else "",
+                area.name,
+                household.get_attribute_display(),
+                household.get_main_cause_display(),
+                household.get_poverty_status_display(),
+                localize(household.member_count),
+                localize(household.annual_income_per_capita),
+                household.helper_name or "—",
+                "在台账" if household.in_registry else f"{left:%Y-%m-%d} 退出" if left else " 退出",
+            )
+        )
+    return html
 
 
 @require_perm(Perm.REGISTRY_VIEW)
@@ -80,18 +137,21 @@ def registry_household_list_view(request: HttpRequest) -> HttpResponse:
         queryset = queryset.none()
     page = keyset_page(
         request.GET,
-        queryset,
+        # the columns the list shows (the selector also serves the API and the export)
+        queryset.select_related(None).select_related("area__parent").only(*LIST_FIELDS),
         ordering=("county_id", "number", "id"),
         per_page=per_page_from(request.GET, PAGE_SIZE),
     )
     heads = head_members(household.pk for household in page.object_list)
     rows = [(household, heads.get(household.pk)) for household in page.object_list]
+    row_html = registry_rows_html(rows)
     return render(
         request,
         "poverty/registry/household_list.html",
         {
             "page": page,
             "rows": rows,
+            "row_html": row_html,
             "townships": townships,
             "township": township_code,
             "attributes": PovertyAttribute.choices,
