@@ -23,6 +23,7 @@ _issued: set[str] = set()  # numbers generated with a drawn sequence, in this pr
 _FIRST_BIRTH_DATE = date(1940, 1, 1)
 _BIRTH_DATE_SPAN_DAYS = 25_000
 _BIRTH_DATE_STRIDE = 7919
+SEQUENCES = 499  # drawn sequences per birth date and sex
 
 
 def make_id_number(
@@ -42,16 +43,18 @@ def make_id_number(
     if seq is not None:
         return _id_number(area_prefix, birth_date or _birth_date(next(_counter)), seq, sex)
     # A pinned birth date with a generated sequence can meet a number generated earlier; draw
-    # again until the number is new to this process.
-    while True:
+    # again (at most once per sequence: a pinned date and sex have only 499 of them) until the
+    # number is new to this process.
+    for _ in range(SEQUENCES):
         n = next(_counter)
-        seq = (n % 499) * 2 + 1  # odd, 1..997
+        seq = (n % SEQUENCES) * 2 + 1  # odd, 1..997
         if sex == Sex.FEMALE:
             seq += 1
         number = _id_number(area_prefix, birth_date or _birth_date(n), seq, sex)
         if number not in _issued:
             _issued.add(number)
             return number
+    return number  # every sequence of this date and sex taken: a repeat, as the caller pinned it
 
 
 def _birth_date(n: int) -> date:

@@ -54,3 +54,10 @@ def test_person_factory_fills_protected_fields_like_the_service():
         date(1980, 1, 1),
         "13800138000",
     )
+
+
+def test_a_pinned_birth_date_and_sex_give_new_numbers_until_their_sequences_run_out():
+    numbers = [make_id_number(birth_date=date(1955, 7, 19), sex="女") for _ in range(520)]
+
+    assert len(set(numbers[:499])) == 499
+    assert set(numbers[499:]) <= set(numbers[:499])  # then repeats, instead of drawing forever
