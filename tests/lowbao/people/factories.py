@@ -42,19 +42,21 @@ def make_id_number(
         raise ValueError("area_prefix must be 6 digits")
     if seq is not None:
         return _id_number(area_prefix, birth_date or _birth_date(next(_counter)), seq, sex)
-    # A pinned birth date with a generated sequence can meet a number generated earlier; draw
-    # again (at most once per sequence: a pinned date and sex have only 499 of them) until the
-    # number is new to this process.
-    for _ in range(SEQUENCES):
-        n = next(_counter)
-        seq = (n % SEQUENCES) * 2 + 1  # odd, 1..997
+    # A pinned birth date with a generated sequence can meet a number generated earlier: try the
+    # next sequences (a pinned date and sex have 499) until the number is new to this process.
+    n = next(_counter)
+    born = birth_date or _birth_date(n)
+    first = ""
+    for offset in range(SEQUENCES):
+        seq = ((n + offset) % SEQUENCES) * 2 + 1  # odd, 1..997
         if sex == Sex.FEMALE:
             seq += 1
-        number = _id_number(area_prefix, birth_date or _birth_date(n), seq, sex)
+        number = _id_number(area_prefix, born, seq, sex)
         if number not in _issued:
             _issued.add(number)
             return number
-    return number  # every sequence of this date and sex taken: a repeat, as the caller pinned it
+        first = first or number
+    return first  # every sequence of this date and sex taken: the counter's, as before
 
 
 def _birth_date(n: int) -> date:

@@ -1,3 +1,4 @@
+import itertools
 from datetime import date
 
 import pytest
@@ -61,3 +62,4 @@ def test_a_pinned_birth_date_and_sex_give_new_numbers_until_their_sequences_run_
 
     assert len(set(numbers[:499])) == 499
     assert set(numbers[499:]) <= set(numbers[:499])  # then repeats, instead of drawing forever
+    assert all(a != b for a, b in itertools.pairwise(numbers[499:]))
