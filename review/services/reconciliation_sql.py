@@ -764,7 +764,10 @@ class Computation:
             cursor,
             "recon_multi",
             "SELECT person_id FROM ("  # nosec B608
-            + " UNION ALL ".join(f"SELECT {columns} FROM {table}" for table, columns in sources)
+            + " UNION ALL ".join(
+                f"SELECT {columns} FROM {table}"  # nosec B608 - the computation's own tables
+                for table, columns in sources
+            )
             + ") t GROUP BY person_id HAVING COUNT(*) > 1",
             "person_id",
         )
@@ -984,7 +987,8 @@ class Computation:
             )
             self._run(
                 cursor,
-                event_columns + "SELECT g.item_id, g.run_id, %(closed_action)s, g.state, "
+                event_columns  # nosec B608 - constant column list, values are parameters
+                + "SELECT g.item_id, g.run_id, %(closed_action)s, g.state, "
                 "%(closed)s, NULL, %(now)s, %(note_closed)s FROM recon_gone g",
                 params,
             )
