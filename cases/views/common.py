@@ -21,6 +21,18 @@ def id_url(name: str, kwarg: str) -> Callable[[int], str]:
     return lambda pk: f"{before}{int(pk)}{after}"
 
 
+def head_and_area_cells(household: object, head: object | None) -> tuple[str, str, str, str]:
+    """The cells every household list shows the same way: the head's name ("—" when the
+    household has none), the head's masked ID number, the township and the village."""
+    area = household.area
+    return (
+        (head.person.name if head else "") or "—",
+        head.person.id_number_masked if head else "",
+        area.parent.name if area.parent_id else "",
+        area.name,
+    )
+
+
 def village_choices(actor: object) -> list[tuple[str, str]]:
     villages = area_list(actor=actor, level=AreaLevel.VILLAGE).select_related("parent")
     return [(v.code, f"{v.parent.name if v.parent else ''} · {v.name}") for v in villages]
@@ -36,4 +48,4 @@ def show_domain_error(request: HttpRequest, form: object, error: DomainError) ->
     messages.error(request, error.message)
 
 
-__all__ = ["id_url", "require_perm", "show_domain_error", "village_choices"]
+__all__ = ["head_and_area_cells", "id_url", "require_perm", "show_domain_error", "village_choices"]

@@ -13,7 +13,13 @@ from cases.forms import HouseholdForm, MemberFormSet
 from cases.models import HouseholdMember, MemberIncome, StatusTransition
 from cases.selectors import access_household_by_id, household_list_queryset
 from cases.services.applications import application_register
-from cases.views.common import id_url, require_perm, show_domain_error, village_choices
+from cases.views.common import (
+    head_and_area_cells,
+    id_url,
+    require_perm,
+    show_domain_error,
+    village_choices,
+)
 from lowbao.areas.models import Area
 from lowbao.areas.roles import Perm
 from lowbao.core.errors import DomainError
@@ -39,16 +45,12 @@ def household_rows_html(rows: list[tuple[object, object]]) -> list[str]:
     detail_url = id_url("cases:household_detail", "household_id")
     html = []
     for household, head in rows:
-        area = household.area
         html.append(
             format_html(
                 ROW,
                 detail_url(household.pk),
                 household.number,
-                (head.person.name if head else "") or "—",
-                head.person.id_number_masked if head else "",
-                area.parent.name if area.parent_id else "",
-                area.name,
+                *head_and_area_cells(household, head),
                 household.get_programme_display(),
                 localize(household.member_count),
                 household.get_status_display(),

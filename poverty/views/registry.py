@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods
 
 from cases.choices import Relation
-from cases.views.common import id_url, require_perm
+from cases.views.common import head_and_area_cells, id_url, require_perm
 from lowbao.areas.models import AreaLevel
 from lowbao.areas.roles import Perm
 from lowbao.areas.scoping import access_area_by_code
@@ -83,17 +83,13 @@ def registry_rows_html(rows: list[tuple[object, object]]) -> list[str]:
     detail_url = id_url("poverty:registry_household_detail", "household_id")
     html = []
     for household, head in rows:
-        area = household.area
         left = household.left_registry_on
         html.append(
             format_html(
                 ("<tr>" if household.in_registry else '<tr class="text-muted">') + ROW,
                 detail_url(household.pk),
                 household.number,
-                (head.person.name if head else "") or "—",
-                head.person.id_number_masked if head else "",
-                area.parent.name if area.parent_id else "",
-                area.name,
+                *head_and_area_cells(household, head),
                 household.get_attribute_display(),
                 household.get_main_cause_display(),
                 household.get_poverty_status_display(),
