@@ -1,10 +1,12 @@
 """Menu entries of the accounts app (added to the kernel's menu at start-up)."""
 
-from lowbao.areas.navigation import MENU, MenuEntry
+from lowbao.areas.navigation import DATA_GROUP, MENU, MenuEntry
 from lowbao.areas.roles import Perm
 
 ENTRIES = [
-    MenuEntry("重置两步验证", "accounts:second_factor_reset_search", Perm.ACCOUNT_MANAGE),
+    MenuEntry(
+        "重置两步验证", "accounts:second_factor_reset_search", Perm.ACCOUNT_MANAGE, DATA_GROUP
+    ),
 ]
 
 

@@ -2,7 +2,7 @@
 
 from django.http import HttpRequest
 
-from lowbao.areas.navigation import menu_for
+from lowbao.areas.navigation import menu_groups, visible_entries
 from lowbao.areas.scoping import actor_assignments, all_assignments
 
 
@@ -12,8 +12,10 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         return {}
     assignments = all_assignments(user)
     active = actor_assignments(user)
+    entries = visible_entries(user)
     return {
         "nav_assignments": assignments,
         "nav_active_assignment": active[0] if len(active) == 1 else None,
-        "nav_menu": menu_for(user),
+        "nav_menu": [{"label": entry.label, "url": url} for entry, url in entries],
+        "nav_groups": menu_groups(entries, path=request.path),
     }

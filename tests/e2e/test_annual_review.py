@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from review.models import CampaignStatus, ReviewCampaign, ReviewFiling, ReviewItem
+from tests.e2e.navigation import open_menu
 from tests.fixtures.accounts import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -30,7 +31,7 @@ def test_the_county_runs_the_annual_review_from_opening_to_filing(
     year = _review_year()
 
     county = open_as("ca")
-    county.click("#main-menu >> text=年度复核")
+    open_menu(county, "年度复核")
     county.select_option("#campaign-open-form [name=county]", areas.county.code)
     county.fill("#campaign-open-form [name=year]", str(year))
     _submit(county, "#campaign-open-form button[type=submit]")
@@ -39,7 +40,7 @@ def test_the_county_runs_the_annual_review_from_opening_to_filing(
     item = ReviewItem.objects.get()
 
     township = open_as("cw")
-    township.click("#main-menu >> text=年度复核")
+    open_menu(township, "年度复核")
     township.click("#campaigns >> text=土默特左旗")
     township.click("#township-progress >> text=察素齐镇")
     township.click(f"#item-{item.pk} a")
@@ -98,7 +99,7 @@ def test_the_county_runs_the_annual_review_from_opening_to_filing(
     filing = ReviewFiling.objects.get()
 
     league = open_as("lg")
-    league.click("#main-menu >> text=年度复核")
+    open_menu(league, "年度复核")
     league.click("#campaign-nav >> text=备案名单")
     assert filing.county_sha256 in league.inner_text("#filings")
     league.click(f"#filing-{filing.pk} a >> nth=0")

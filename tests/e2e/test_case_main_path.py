@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from cases.models import Application, PublicNotice
 from lowbao.core.workdays import first_of_next_month
+from tests.e2e.navigation import open_menu
 from tests.lowbao.people.factories import make_id_number
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -27,7 +28,7 @@ def _act(
 
 
 def _apply(page, live_server, id_number: str) -> Application:
-    page.click("#main-menu >> text=申请登记")
+    open_menu(page, "申请登记")
     page.fill("#id_applicant_name", "乌云")
     page.check("#id_authorisation_signed")
     page.fill("[name=members-0-name]", "乌云")
@@ -94,7 +95,7 @@ def test_caseworker_carries_a_case_to_next_months_payment_sheet(
     assert "月保障金额 340.00 元" in county.inner_text("#decision")
 
     caseworker = open_as("cw")
-    caseworker.click("#main-menu >> text=发放花名册")
+    open_menu(caseworker, "发放花名册")
     month = first_of_next_month(timezone.localdate())
     caseworker.select_option("#generate-form select[name=township]", areas.township.code)
     caseworker.fill("#generate-form input[name=month]", month.strftime("%Y-%m"))

@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from lowbao.audit.models import AuditEvent
+from tests.e2e.navigation import open_menu
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -18,7 +19,7 @@ def test_a_league_officer_reads_the_dashboard_and_downloads_the_bulletin(
     open_as, live_server, dashboard_world, dashboard_users, areas, screenshot
 ):
     page = open_as("d-lg")
-    page.click("#main-menu >> text=监督统计")
+    open_menu(page, "监督统计")
     page.wait_for_selector("#progress-chart")
 
     assert page.inner_text("#dashboard-title") == "监督统计：呼和浩特市"

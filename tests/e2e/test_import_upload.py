@@ -9,6 +9,7 @@ from lowbao.areas.roles import Role
 from lowbao.imports import jobs
 from lowbao.imports.models import ImportBatch, ImportStatus
 from lowbao.imports.tasks import import_batch_parse_task
+from tests.e2e.navigation import open_menu
 from tests.lowbao.imports.test_import_ledger_command import ROSTER_HEADERS, two_households
 from tests.lowbao.imports.test_upload_kinds import bad_check_digit, masked
 from tests.lowbao.imports.test_upload_pages import xlsx_bytes
@@ -27,7 +28,7 @@ def test_data_admin_uploads_fixes_previews_and_confirms_a_roster(
     broken.write_bytes(xlsx_bytes(ROSTER_HEADERS, rows, title="土默特左旗低保花名册"))
 
     page = open_as("data_admin_e2e")
-    page.click("#main-menu >> text=台账导入")
+    open_menu(page, "台账导入")
     assert page.input_value("#id_county") == areas.county.code
     page.set_input_files("#id_file", str(broken))
     page.click("#upload-submit")
@@ -90,7 +91,7 @@ def test_a_big_file_shows_a_progress_bar_that_survives_a_reload_and_ends_on_the_
     path.write_bytes(xlsx_bytes(ROSTER_HEADERS, two_households()))
 
     page = open_as("data_admin_big")
-    page.click("#main-menu >> text=台账导入")
+    open_menu(page, "台账导入")
     page.set_input_files("#id_file", str(path))
     page.click("#upload-submit")
     page.wait_for_selector("#batch-progress")

@@ -15,6 +15,7 @@ from poverty.models import (
     RegistryMember,
     RegistrySnapshot,
 )
+from tests.e2e.navigation import open_menu
 from tests.e2e.test_case_main_path import _act, _to_county
 from tests.lowbao.people.factories import make_id_number
 
@@ -52,7 +53,7 @@ def test_survey_and_referral_between_poverty_office_and_township(
     household = _registry_household(areas)
 
     office = open_as("po")
-    office.click("#main-menu >> text=摸底")
+    open_menu(office, "摸底")
     office.fill("#survey-open-form [name=title]", "2026年劳动能力摸底")
     office.fill(
         "#survey-open-form [name=deadline]", (timezone.localdate() + timedelta(days=20)).isoformat()
@@ -62,7 +63,7 @@ def test_survey_and_referral_between_poverty_office_and_township(
     assert "已发起摸底“2026年劳动能力摸底”：共 1 户待摸底。" in office.inner_text("main")
 
     township = open_as("cw")
-    township.click("#main-menu >> text=摸底")
+    open_menu(township, "摸底")
     township.click("#surveys >> text=2026年劳动能力摸底")
     row = township.locator("#survey-items tbody tr").filter(has_text=household.number)
     row.locator("select[name=outcome]").select_option("not_eligible")
@@ -72,7 +73,7 @@ def test_survey_and_referral_between_poverty_office_and_township(
     assert "不符合条件" in township.inner_text("#survey-items")
 
     referral = Referral.objects.get(registry_household=household)
-    office.click("#main-menu >> text=移交")
+    open_menu(office, "移交")
     office.click(f"#referral-{referral.pk} .receive-form button")
     office.wait_for_load_state()
     office.fill(f"#referral-{referral.pk} input[name=measure]", "纳入产业扶持和公益岗位")

@@ -3,6 +3,7 @@
 import pytest
 
 from lowbao.areas.roles import Role
+from tests.e2e.navigation import open_menu
 from tests.fixtures.accounts import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -25,7 +26,7 @@ def test_township_caseworker_sees_only_their_township(
     assert page.inner_text("#current-assignment") == "察素齐镇 · 苏木乡镇经办人"
     assert page.inner_text("#my-roots") == "察素齐镇（苏木乡镇）"
 
-    page.click("#main-menu >> text=行政区划")
+    open_menu(page, "行政区划")
     page.click("#area-roots >> text=察素齐镇")
     villages = page.locator("#area-children tbody tr td:first-child").all_inner_texts()
     assert villages == ["察素齐一村", "察素齐二村"]

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from lowbao.people.masking import mask_id_number
 from review.models import ItemState, ReconciliationItem, ReconciliationRun, RunStatus
+from tests.e2e.navigation import open_menu
 from tests.fixtures.review_items import make_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -18,7 +19,7 @@ def test_a_township_resolves_an_item_and_the_county_sees_the_summary(
     open_as, live_server, recon, areas, screenshot
 ):
     caseworker = open_as("cw")
-    caseworker.click("#main-menu >> text=台账比对")
+    open_menu(caseworker, "台账比对")
     caseworker.wait_for_selector("#reconciliation-items")
     row = caseworker.locator(f"#item-{recon.own_item.pk}")
     assert "贫困户属性与低保状态不符" in row.inner_text()
@@ -39,7 +40,7 @@ def test_a_township_resolves_an_item_and_the_county_sees_the_summary(
     assert (item.state, item.resolved_by.get_username()) == (ItemState.CORRECTED, "cw")
 
     county = open_as("ca")
-    county.click("#main-menu >> text=台账比对")
+    open_menu(county, "台账比对")
     county.wait_for_selector("#category-chart")
     assert county.inner_text("#summary-county") == "土默特左旗"
     assert county.locator("#category-chart g.bar").count() == 10
