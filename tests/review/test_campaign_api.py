@@ -16,8 +16,8 @@ from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
 from lowbao.areas.roles import Role
+from lowbao.core.api.pagination import KeysetPagination
 from lowbao.people.masking import mask_id_number
-from review.api.campaign import KeysetPagination
 from review.models import (
     CampaignStatus,
     ListStatus,
