@@ -37,6 +37,8 @@ def reconciliation_run_task(self: Task, run_id: int) -> None:
     from review.services.reconciliation import reconciliation_run_execute
 
     run = reconciliation_run_execute(run_id=run_id)
+    if run is None:  # no such run (a stale message): logged by the service, nothing to do
+        return
     # eager (tests, no broker): a retry would run again at once, in a loop
     if run.status in ACTIVE_RUN_STATUSES and not self.request.is_eager:
         countdown = getattr(

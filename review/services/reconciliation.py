@@ -373,7 +373,7 @@ def reconciliation_run_now(
     as_of = _as_of(as_of)
     with transaction.atomic():
         run = _run_create(actor=actor, county=county, as_of=as_of, trigger=trigger)
-    return reconciliation_run_execute(run_id=run.pk)
+    return reconciliation_runs_execute(run_ids=[run.pk])[0]
 
 
 def _counties_with_data(actor: object, as_of: date) -> list[Area]:
@@ -593,15 +593,18 @@ def reconciliation_sweep_run(
 # --- executing runs --------------------------------------------------------------------------
 
 
-def reconciliation_run_execute(*, run_id: int) -> ReconciliationRun:
-    """Claim and execute one run; a duplicate delivery (run taken or over) changes nothing."""
-    return reconciliation_runs_execute(run_ids=[run_id])[0]
+def reconciliation_run_execute(*, run_id: int) -> ReconciliationRun | None:
+    """Claim and execute one run; a duplicate delivery (run taken or over) changes nothing.
+    ``None`` when no such run exists (a stale message, e.g. from another database)."""
+    runs = reconciliation_runs_execute(run_ids=[run_id])
+    return runs[0] if runs else None
 
 
 def reconciliation_runs_execute(*, run_ids: Sequence[int]) -> list[ReconciliationRun]:
     """Claim the runs and execute the claimed ones together (runs of one as-of date are
     computed in one pass; if that pass fails, each county is retried alone, so one county's
-    failure does not fail the others). Returns every run, refreshed."""
+    failure does not fail the others). Returns every run, refreshed; ids of runs that do not
+    exist (a stale task message, e.g. from another database) are logged and left out."""
     claimed = _claim(run_ids)
     try:
         by_date: dict[date, list[ReconciliationRun]] = {}
@@ -612,7 +615,10 @@ def reconciliation_runs_execute(*, run_ids: Sequence[int]) -> list[Reconciliatio
     finally:
         _unlock([run.pk for run in claimed])
     found = ReconciliationRun.objects.select_related("county").in_bulk(list(run_ids))
-    return [found[run_id] for run_id in run_ids]
+    missing = [run_id for run_id in run_ids if run_id not in found]
+    if missing:
+        logger.warning("reconciliation runs %s do not exist: nothing to execute", missing)
+    return [found[run_id] for run_id in run_ids if run_id in found]
 
 
 def _execute_or_fail(runs: list[ReconciliationRun]) -> None:

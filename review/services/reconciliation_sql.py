@@ -26,11 +26,16 @@ Steps (``STEPS``; the service records each as the run's progress):
    0, 1, 2) — and whether a member has no household on the other side (``loose``). A
    one-to-one pair's member sets differ exactly when either household is ``loose``.
    ``recon_pc``: the one-to-one pairs with their four pair flags; ``linked`` = none set.
+   (For the whole province, PostgreSQL merges the two member lists rather than hashing them:
+   measured about a third faster at a million persons.)
 4. ``recon_found``: one row per finding — pair categories, ``split_household``, the categories of
-   unlinked R and D (only the candidates' members are aggregated).
+   unlinked R and D (only the candidates' members are aggregated). The rows of ``recon_pj`` they
+   look at again (flagged pairs, split households, unlinked candidates) are read out of it in
+   one pass (``recon_px``).
 5. Person categories from one GROUP BY over ``recon_pj`` (plus, when the scope is not the whole
    province, the other counties' memberships of the same persons) that keeps the persons with
-   more than one membership row (``recon_multi``); only their rows (``recon_pjd``) are looked
+   more than one membership row (``recon_multi``, grouped by sorting: a hash table of a
+   million groups is slower); only their rows (``recon_pjd``) are looked
    at again: two households on a side means their smallest and largest ids differ. A person
    in two dibao households of two counties is a finding in both counties.
 
@@ -99,6 +104,7 @@ TEMP_TABLES = (
     "recon_d",
     "recon_r",
     "recon_pj",
+    "recon_px",
     "recon_dl",
     "recon_rl",
     "recon_pc",
@@ -261,6 +267,13 @@ class Computation:
     dialect: Dialect = field(init=False)
     params: dict[str, Any] = field(init=False)
     several_snapshots: bool = field(init=False, default=True)
+    # whether counties outside the scope have dibao households / registry snapshots
+    outside_dibao: bool = field(init=False, default=True)
+    outside_registry: bool = field(init=False, default=True)
+
+    @property
+    def whole_province(self) -> bool:
+        return not (self.outside_dibao or self.outside_registry)
 
     def __post_init__(self) -> None:
         self.dialect = Dialect(connection.vendor)
@@ -288,12 +301,26 @@ class Computation:
         select: str,
         *indexes: str,
         params: dict[str, Any] | None = None,
+        avoid: tuple[str, ...] = (),
     ) -> None:
         """``CREATE TEMPORARY TABLE name AS select``. PostgreSQL gets the table's statistics
         (temporary tables get no autovacuum, and a planner guessing their sizes picks nested
-        loops over thousands of rows); SQLite gets the indexes its nested-loop joins need."""
+        loops over thousands of rows); SQLite gets the indexes its nested-loop joins need.
+
+        ``avoid``: PostgreSQL plan node kinds (``hashagg``, ``hashjoin``, ``nestloop``: ``enable_*``
+        settings) turned off for this statement only, where the planner's choice was measured
+        to be the slower one (see the callers)."""
         self._run(cursor, f"DROP TABLE IF EXISTS {name}")
+        previous: list[tuple[str, str]] = []
+        if self.dialect.postgres:
+            for kind in avoid:
+                # (local to the transaction, and set back right after the statement)
+                cursor.execute("SELECT current_setting(%s)", [f"enable_{kind}"])
+                previous.append((f"enable_{kind}", cursor.fetchone()[0]))
+                cursor.execute("SELECT set_config(%s, 'off', true)", [f"enable_{kind}"])
         self._run(cursor, f"CREATE TEMPORARY TABLE {name} AS {select}", params)
+        for setting, value in previous:
+            cursor.execute("SELECT set_config(%s, %s, true)", [setting, value])
         if self.dialect.postgres:
             self._run(cursor, f"ANALYZE {name}")
             return
@@ -385,6 +412,7 @@ class Computation:
         )
         cursor.execute("SELECT COUNT(*) - COUNT(DISTINCT county_id) FROM recon_snap", {})
         self.several_snapshots = cursor.fetchone()[0] > 0
+        self.outside_dibao, self.outside_registry = self._outside_counties(cursor)
 
     def _dibao(self, cursor: CursorWrapper) -> None:
         self._table(
@@ -448,7 +476,13 @@ class Computation:
                 "ON dm.person_id = rm.person_id AND dm.county_id = rm.county_id "
                 "WHERE dm.d_id IS NULL"  # nosec B608
             )
-        self._table(cursor, "recon_pj", pj, "d_id", "r_id", "person_id, county_id")
+        # the whole province: both member tables are read whole, in the order of their index
+        # on the household (entry), and merged — about a third faster than hashing a million
+        # rows (a smaller scope keeps the hash joins: a merge would read both indexes from
+        # their start up to the scope's last household; no nested loops either: merge joins
+        # throughout, never a loop over a million rows)
+        avoid = ("hashjoin", "nestloop") if self.whole_province else ()
+        self._table(cursor, "recon_pj", pj, "d_id", "r_id", "person_id, county_id", avoid=avoid)
         # per household: linked to no household of the other side (``n`` 0), to one (1, the
         # ``partner``) or to more (2) — two differ ⇔ the smallest and largest ids differ — and
         # whether a member is on no other-side household (``loose``)
@@ -516,7 +550,7 @@ class Computation:
         self._found_table(cursor)
         flagged = " OR ".join(f"p.{flag} = 1" for flag in PAIR_FLAGS.values())
         # the persons of each pair with a finding: shared ('s'), only in D ('d'), only in R ('r'),
-        # in one pass over ``recon_pj``: a row with a D belongs to the flagged pair of that D, a
+        # from ``recon_px``: a row with a D belongs to the flagged pair of that D, a
         # row without to the member-mismatch pair of its R (``k``: the D id, or minus the R id)
         self._table(
             cursor,
@@ -526,12 +560,14 @@ class Computation:
             "WHERE p.member_f = 1",
             "k",
         )
+        self._candidates(cursor)
+        self._rows_looked_at(cursor)
         self._table(
             cursor,
             "recon_pp",
             "SELECT p.d_id, p.r_id, j.person_id, CASE WHEN j.r_id IS NULL THEN 'd' "
-            "WHEN j.d_id IS NULL THEN 'r' ELSE 's' END AS side FROM recon_pj j "
-            "JOIN recon_pk p ON p.k = COALESCE(j.d_id, -j.r_id)",
+            "WHEN j.d_id IS NULL THEN 'r' ELSE 's' END AS side FROM recon_px j "
+            "JOIN recon_pk p ON p.k = j.k",
         )
         agg = d.agg("t.person_id", "t.person_id")
         self._table(
@@ -587,7 +623,7 @@ class Computation:
                 "recon_sx",
                 f"SELECT t.h_id, {d.agg('t.number', d.text_order('t.number'))} AS numbers "
                 f"FROM (SELECT l.h_id, o.number FROM (SELECT DISTINCT j.{side}_id AS h_id, "
-                f"j.{other}_id AS o_id FROM recon_pj j JOIN recon_{side}l s "
+                f"j.{other}_id AS o_id FROM recon_px j JOIN recon_{side}l s "
                 f"ON s.{side}_id = j.{side}_id AND s.n > 1 WHERE j.{other}_id IS NOT NULL) l "
                 f"JOIN recon_{other} o ON o.{other}_id = l.o_id "
                 f"{d.inner_order('l.h_id, ' + d.text_order('o.number'))}) t "
@@ -598,7 +634,7 @@ class Computation:
                 cursor,
                 "recon_sy",
                 f"SELECT t.h_id, {d.agg('t.person_id', 't.person_id')} AS ids FROM ("
-                f"SELECT DISTINCT j.{side}_id AS h_id, j.person_id FROM recon_pj j "
+                f"SELECT DISTINCT j.{side}_id AS h_id, j.person_id FROM recon_px j "
                 f"JOIN recon_sx x ON x.h_id = j.{side}_id WHERE j.{other}_id IS NOT NULL "
                 f"{d.inner_order('1, 2')}) t GROUP BY t.h_id",  # nosec B608
                 "h_id",
@@ -618,12 +654,10 @@ class Computation:
                 f"JOIN recon_sy y ON y.h_id = x.h_id",  # nosec B608
             )
 
-    def _unlinked(self, cursor: CursorWrapper) -> None:
-        """The categories of a household linked to nothing on the other side."""
-        d = self.dialect
+    def _candidates(self, cursor: CursorWrapper) -> None:
+        """The households linked to nothing on the other side that may become items."""
         marked = ", ".join(_quote(v) for v in (PovertyAttribute.DIBAO, PovertyAttribute.TEKUN))
         poor = ", ".join(_quote(v) for v in (PovertyStatus.NOT_OUT, PovertyStatus.RETURNED))
-        able = ", ".join(_quote(v) for v in (LabourCapacity.ORDINARY, LabourCapacity.SKILLED))
         # the unlinked households that may become items, with their values (only their members
         # are aggregated; the items are written from these few rows, not from the rosters)
         self._table(
@@ -643,7 +677,7 @@ class Computation:
             "AND NOT EXISTS (SELECT 1 FROM recon_dl dl WHERE dl.d_id = h.d_id AND dl.n > 0)",
             "d_id",
         )
-        # ``k`` is the D id or minus the R id, the key of ``recon_pj``'s rows below
+        # ``k`` is the D id or minus the R id, the key of ``recon_px``'s rows
         self._table(
             cursor,
             "recon_cand",
@@ -651,14 +685,40 @@ class Computation:
             "UNION ALL SELECT 'd', d_id, d_id FROM recon_cd",
             "k",
         )
+
+    def _rows_looked_at(self, cursor: CursorWrapper) -> None:
+        """``recon_px``: the rows of ``recon_pj`` the household categories look at again, read
+        out in ONE pass — those of the pairs with a finding (``recon_pk``), of the unlinked
+        candidates (``recon_cand``) and of the split households (``n`` > 1) — with ``k``, the
+        D id or minus the R id of a row without D (the key of ``recon_pk`` and ``recon_cand``;
+        a split D's rows all have their D, a split R's are picked by their R)."""
+        self._table(
+            cursor,
+            "recon_px",
+            "SELECT j.person_id, j.county_id, j.d_id, j.r_id, j.labour, "
+            "COALESCE(j.d_id, -j.r_id) AS k FROM recon_pj j "
+            "WHERE COALESCE(j.d_id, -j.r_id) IN (SELECT k FROM recon_pk UNION ALL "
+            "SELECT k FROM recon_cand UNION ALL SELECT d_id FROM recon_dl WHERE n > 1) "
+            "OR j.r_id IN (SELECT r_id FROM recon_rl WHERE n > 1)",
+            "k",
+            "d_id",
+            "r_id",
+        )
+
+    def _unlinked(self, cursor: CursorWrapper) -> None:
+        """The categories of a household linked to nothing on the other side."""
+        d = self.dialect
+        marked = ", ".join(_quote(v) for v in (PovertyAttribute.DIBAO, PovertyAttribute.TEKUN))
+        poor = ", ".join(_quote(v) for v in (PovertyStatus.NOT_OUT, PovertyStatus.RETURNED))
+        able = ", ".join(_quote(v) for v in (LabourCapacity.ORDINARY, LabourCapacity.SKILLED))
         self._table(
             cursor,
             "recon_members",
-            # one pass over ``recon_pj``: an unlinked R's rows have no D, an unlinked D's no R
+            # (``recon_px``'s rows: an unlinked R's rows have no D, an unlinked D's no R)
             f"SELECT t.side, t.h_id, {d.agg('t.person_id', 't.person_id')} AS ids, "
             f"MAX(t.able) AS has_able FROM (SELECT c.side, c.h_id, j.person_id, "
-            f"CASE WHEN j.labour IN ({able}) THEN 1 ELSE 0 END AS able FROM recon_pj j "
-            f"JOIN recon_cand c ON c.k = COALESCE(j.d_id, -j.r_id) "  # nosec B608
+            f"CASE WHEN j.labour IN ({able}) THEN 1 ELSE 0 END AS able FROM recon_px j "
+            f"JOIN recon_cand c ON c.k = j.k "  # nosec B608
             f"{d.inner_order('1, 2, 3')}) t GROUP BY t.side, t.h_id",
             "side, h_id",
         )
@@ -727,7 +787,7 @@ class Computation:
         (one GROUP BY over the scope's memberships plus the other counties' memberships of the
         same persons); or paid by both 低保 and 特困."""
         d = self.dialect
-        outside_dibao, outside_registry = self._outside_counties(cursor)
+        outside_dibao, outside_registry = self.outside_dibao, self.outside_registry
         # (table, columns) of every membership row: the scope's, then the other counties'
         sources = [("recon_pj", "person_id, d_id, r_id")]
         if outside_dibao:
@@ -770,6 +830,9 @@ class Computation:
             )
             + ") t GROUP BY person_id HAVING COUNT(*) > 1",
             "person_id",
+            # one group per person: sorting a million ids takes about half the time of
+            # building a hash table of a million groups
+            avoid=("hashagg",),
         )
         # the scope's memberships of those persons, read out of ``recon_pj`` once (every later
         # person table starts from these few rows, not from another pass over the province)
@@ -1051,10 +1114,12 @@ class Computation:
             )
             # 4. the runs' finding lists (none exist yet: they are written only here, in the
             # transaction that makes the run FINISHED, and a finished run is never claimed again)
-            # (the items found again are known from ``recon_f2``; only the new ones are joined)
+            # (the items found again are known from ``recon_f2``; only the new ones are joined;
+            # in the order of the (run, item) index: its pages are filled one after the other)
             self._run(
                 cursor,
-                f"INSERT INTO {T_FINDING} (run_id, item_id) SELECT f.run_id, f.item_id "
-                "FROM recon_f2 f WHERE f.item_id IS NOT NULL "  # nosec B608
-                f"UNION ALL SELECT f.run_id, i.id {new_items} WHERE f.item_id IS NULL",
+                f"INSERT INTO {T_FINDING} (run_id, item_id) SELECT t.run_id, t.item_id FROM ("
+                "SELECT f.run_id, f.item_id FROM recon_f2 f WHERE f.item_id IS NOT NULL "
+                f"UNION ALL SELECT f.run_id, i.id {new_items} WHERE f.item_id IS NULL) t "
+                "ORDER BY t.run_id, t.item_id",  # nosec B608
             )

@@ -306,6 +306,35 @@ def test_a_run_being_executed_elsewhere_is_not_executed_twice(some_findings, sen
     assert not ReconciliationItem.objects.exists()
 
 
+def test_a_run_id_that_does_not_exist_is_logged_and_skipped(some_findings, sent, caplog):
+    run = queued(some_findings.areas)
+    missing = run.pk + 1000
+
+    with caplog.at_level("WARNING", logger="review.services.reconciliation"):
+        runs = service.reconciliation_runs_execute(run_ids=[missing, run.pk])
+        alone = reconciliation_run_execute(run_id=missing + 1)
+
+    assert [(r.pk, r.status) for r in runs] == [(run.pk, RunStatus.FINISHED)]
+    assert alone is None
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert f"reconciliation runs [{missing}] do not exist: nothing to execute" in warnings
+    assert f"reconciliation runs [{missing + 1}] do not exist: nothing to execute" in warnings
+    assert not ReconciliationRun.objects.filter(pk__in=[missing, missing + 1]).exists()
+
+
+def test_the_run_task_of_a_run_that_does_not_exist_does_nothing(some_findings, sent, caplog):
+    run = queued(some_findings.areas)
+
+    with caplog.at_level("WARNING", logger="review.services.reconciliation"):
+        result = reconciliation_run_task.apply(args=[run.pk + 1000])
+
+    assert result.successful()
+    assert any("do not exist" in r.getMessage() for r in caplog.records)
+    run.refresh_from_db()
+    assert run.status == RunStatus.QUEUED
+    assert not ReconciliationItem.objects.exists()
+
+
 # --- failures --------------------------------------------------------------------------------
 
 
