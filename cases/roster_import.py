@@ -1062,13 +1062,18 @@ class RosterRun:
             if len(self._held) <= self._limit:
                 return
             create_tables([self.rows_table, self.suspects_table, self.households_table])
-            self._rows = self.rows_table.writer()
+            # streamed to the server while the rest of the file is read (paused for heartbeats)
+            self._rows = self.rows_table.writer(streaming=True)
             for held in self._held:
                 self._rows.add(held)
             self._held = None
             return
         assert self._rows is not None  # noqa: S101 - set when the rows stopped being held
         self._rows.add(staged)
+
+    def pause(self) -> None:
+        if self._rows is not None:
+            self._rows.pause()
 
     # -- pass 2 --
 
@@ -1348,40 +1353,24 @@ class RosterRun:
                 return
 
     def apply(self, *, actor: Any, options: ImportOptions, source_name: str) -> Counts:
-        created = updated = unchanged = 0
-        joined = array("q")
-        # (first row, 户编号) of the first households of each outcome, in file order
-        keys: dict[str, list[tuple[int, str]]] = {"created": [], "updated": [], "unchanged": []}
+        tally = _Tally()
         for payload in self.staged_households():
-            counts = _apply_chunk(
-                actor=actor, payload=payload, county=self.county, source_name=source_name
+            tally.add(
+                _apply_chunk(
+                    actor=actor, payload=payload, county=self.county, source_name=source_name
+                )
             )
-            created += counts.created
-            updated += counts.updated
-            unchanged += counts.unchanged
-            joined.extend(counts.joined)
-            for name, first in keys.items():
-                first.extend(getattr(counts, f"{name}_keys")[: KEYS_KEPT - len(first)])
         if self._clean:
             clean, clean_keys = _apply_clean(
                 self._tables(),
                 county=self.county,
                 actor=actor,
                 source_name=source_name,
-                joined=joined,
+                joined=tally.joined,
             )
-            created += clean
-            keys["created"] = sorted([*keys["created"], *clean_keys])[:KEYS_KEPT]
-        if joined and not options.dry_run:
-            _persons_joined(joined)
-        return Counts(
-            created=created,
-            updated=updated,
-            unchanged=unchanged,
-            created_keys=tuple(number for _row, number in keys["created"]),
-            updated_keys=tuple(number for _row, number in keys["updated"]),
-            unchanged_keys=tuple(number for _row, number in keys["unchanged"]),
-        )
+            tally.created += clean
+            tally.keys["created"] = sorted([*tally.keys["created"], *clean_keys])[:KEYS_KEPT]
+        return tally.finish(options)
 
     def is_alive(self) -> bool:
         if self._held is not None:
@@ -1570,6 +1559,42 @@ class _ChunkCounts:
     created_keys: list[tuple[int, str]]
     updated_keys: list[tuple[int, str]]
     unchanged_keys: list[tuple[int, str]]
+
+
+class _Tally:
+    """The counts of an apply's chunks added up: households created, updated and unchanged, the
+    persons who joined a household, and (first row, 户编号) of the first ``KEYS_KEPT`` households
+    of each outcome, in file order."""
+
+    def __init__(self) -> None:
+        self.created = self.updated = self.unchanged = 0
+        self.joined = array("q")
+        self.keys: dict[str, list[tuple[int, str]]] = {
+            "created": [],
+            "updated": [],
+            "unchanged": [],
+        }
+
+    def add(self, counts: _ChunkCounts) -> None:
+        self.created += counts.created
+        self.updated += counts.updated
+        self.unchanged += counts.unchanged
+        self.joined.extend(counts.joined)
+        for name, first in self.keys.items():
+            first.extend(getattr(counts, f"{name}_keys")[: KEYS_KEPT - len(first)])
+
+    def finish(self, options: ImportOptions) -> Counts:
+        """Tell the hooks who joined (not on a dry run) and give the totals."""
+        if self.joined and not options.dry_run:
+            _persons_joined(self.joined)
+        return Counts(
+            created=self.created,
+            updated=self.updated,
+            unchanged=self.unchanged,
+            created_keys=tuple(number for _row, number in self.keys["created"]),
+            updated_keys=tuple(number for _row, number in self.keys["updated"]),
+            unchanged_keys=tuple(number for _row, number in self.keys["unchanged"]),
+        )
 
 
 def _apply_chunk(
@@ -1877,28 +1902,12 @@ def apply_roster(
     ``APPLY_HOUSEHOLDS``; the import pipeline streams them through ``RosterRun.apply``."""
     if county is None:
         raise ValueError("the dibao roster is imported for one county")
-    created = updated = unchanged = 0
-    joined = array("q")
-    keys: dict[str, list[tuple[int, str]]] = {"created": [], "updated": [], "unchanged": []}
+    tally = _Tally()
     for chunk in chunks(payload, APPLY_HOUSEHOLDS):
-        counts = _apply_chunk(
-            actor=actor, payload=list(chunk), county=county, source_name=source_name
+        tally.add(
+            _apply_chunk(actor=actor, payload=list(chunk), county=county, source_name=source_name)
         )
-        created, updated = created + counts.created, updated + counts.updated
-        unchanged += counts.unchanged
-        joined.extend(counts.joined)
-        for name, first in keys.items():
-            first.extend(getattr(counts, f"{name}_keys")[: KEYS_KEPT - len(first)])
-    if joined and not options.dry_run:
-        _persons_joined(joined)
-    return Counts(
-        created=created,
-        updated=updated,
-        unchanged=unchanged,
-        created_keys=tuple(number for _row, number in keys["created"]),
-        updated_keys=tuple(number for _row, number in keys["updated"]),
-        unchanged_keys=tuple(number for _row, number in keys["unchanged"]),
-    )
+    return tally.finish(options)
 
 
 ROSTER_KIND = LedgerKind(

@@ -200,6 +200,11 @@ class StreamingRun(Protocol):
 
     def add(self, row: Row, raw: str) -> None: ...
 
+    def pause(self) -> None:
+        """Between two ``add``: let another statement run on the database connection (the run
+        may be writing its rows through a ``COPY`` it keeps open)."""
+        ...
+
     def outcomes(self) -> Iterator[RowOutcome]: ...
 
     def stage_rows(self, batch_id: int) -> int: ...
@@ -236,7 +241,8 @@ class LedgerKind:
 
         The same text as ``json.dumps(cells, ensure_ascii=False, separators=(",", ":"))``, put
         together from each cell's ``"column":"text"``; the others than ID numbers and accounts
-        are remembered (``RAW_CELLS_KEPT``), as most repeat on every row."""
+        are remembered per column (``RAW_CELLS_KEPT``), as most repeat on every row: a column
+        of values seen once (names) forgets only its own."""
         parts: list[str] = []
         sensitive = self._sensitive_columns
         for column, value in row.values.items():
@@ -245,16 +251,21 @@ class LedgerKind:
             if column in sensitive:
                 parts.append(f"{_json_text(column)}:{_json_text(self.mask(column, value))}")
                 continue
-            key = (column, value) if type(value) is str else (column, type(value), value)
-            part = _RAW_CELLS.get(key)
+            known = _RAW_CELLS.get(column)
+            if known is None:
+                if len(_RAW_CELLS) >= RAW_COLUMNS_KEPT:
+                    _RAW_CELLS.clear()
+                known = _RAW_CELLS[column] = {}
+            key = value if type(value) is str else (type(value), value)
+            part = known.get(key)
             if part is None:
                 text = normalise_text(value)
                 if len(text) >= SHORTEST_ID_NUMBER:
                     text = mask_value_in_text(text)[:VALUE_DISPLAY_LENGTH]
                 part = f"{_json_text(column)}:{_json_text(text)}"
-                if len(_RAW_CELLS) >= RAW_CELLS_KEPT:
-                    _RAW_CELLS.clear()
-                _RAW_CELLS[key] = part
+                if len(known) >= RAW_CELLS_KEPT:
+                    known.clear()
+                known[key] = part
             parts.append(part)
         return "{" + ",".join(parts) + "}"
 
@@ -284,10 +295,12 @@ def _is_plain(value: object) -> bool:
 
 # A string as ``json.dumps(..., ensure_ascii=False)`` writes it (quoted, escaped).
 _json_text = json.encoder.encode_basestring
-# (column, cell value) → its ``"column":"text"`` in ``LedgerKind.raw``; bounded like the
-# normalised texts of ``cells``: emptied whenever full.
-RAW_CELLS_KEPT = 16_384
-_RAW_CELLS: dict[tuple[Any, ...], str] = {}
+# column → cell value → its ``"column":"text"`` in ``LedgerKind.raw``; bounded like the
+# normalised texts of ``cells``, per column (``RAW_CELLS_KEPT`` values of ``RAW_COLUMNS_KEPT``
+# columns): emptied whenever full.
+RAW_CELLS_KEPT = 4096
+RAW_COLUMNS_KEPT = 32
+_RAW_CELLS: dict[str, dict[Any, str]] = {}
 
 
 def problem(
@@ -421,10 +434,9 @@ def _validate_disability(
     return _person_rows(result, rows, options.skip_invalid)
 
 
-def _apply_disability(*, actor: Any, payload: list, **_: Any) -> Counts:
-    counts = disability_records_apply(
-        actor=actor, rows=payload, source="import", rows_kept=KEYS_KEPT
-    )
+def _person_counts(counts: Any) -> Counts:
+    """The ``Counts`` of a person-level apply (disability records, verification reports): its
+    counts, and its first rows of each outcome as the keys."""
     return Counts(
         created=counts.created,
         updated=counts.updated,
@@ -433,6 +445,13 @@ def _apply_disability(*, actor: Any, payload: list, **_: Any) -> Counts:
         updated_keys=counts.updated_rows,
         unchanged_keys=counts.unchanged_rows,
     )
+
+
+def _apply_disability(*, actor: Any, payload: list, **_: Any) -> Counts:
+    counts = disability_records_apply(
+        actor=actor, rows=payload, source="import", rows_kept=KEYS_KEPT
+    )
+    return _person_counts(counts)
 
 
 def _validate_verification(
@@ -448,14 +467,7 @@ def _apply_verification(*, actor: Any, payload: list, **_: Any) -> Counts:
     counts = verification_reports_apply(
         actor=actor, rows=payload, source="import", rows_kept=KEYS_KEPT
     )
-    return Counts(
-        created=counts.created,
-        updated=counts.updated,
-        unchanged=counts.unchanged,
-        created_keys=counts.created_rows,
-        updated_keys=counts.updated_rows,
-        unchanged_keys=counts.unchanged_rows,
-    )
+    return _person_counts(counts)
 
 
 # --- standards (ledgers.md §6) ------------------------------------------------------------------

@@ -72,7 +72,7 @@ from lowbao.imports.kinds import (
     problem,
 )
 from lowbao.imports.models import ImportBatch, ImportRow, ImportStatus, JobStatus, RowMatch
-from lowbao.imports.safety import UnreadableFile, check_file
+from lowbao.imports.safety import UnreadableFile, check_file, remember_passed
 from lowbao.imports.staging import BulkWriter, drop_leftovers
 
 logger = logging.getLogger(__name__)
@@ -227,7 +227,11 @@ def import_batch_create(
     except UnreadableFile as exc:
         refusal = exc
     sha256, size = _digest(stream)
-    stored = _store(stream, sha256, file_format) if refusal is None else ""
+    stored = ""
+    if refusal is None:
+        stored = _store(stream, sha256, file_format)
+        # opening the stored file to parse it in this process need not scan it again
+        remember_passed(sha256, name=name, kind=file_format)
     batch = ImportBatch.objects.filter(kind=kind, county=county, sha256=sha256).first()
     if batch is None:
         batch = ImportBatch(
@@ -389,11 +393,15 @@ def _open(batch: ImportBatch, spec: LedgerKind, options: ImportOptions) -> reade
         sheet=options.sheet,
         required_headers=spec.required_headers,
         aliases=spec.aliases,
+        sha256=batch.sha256,
     )
 
 
-def _progress(batch: ImportBatch, count: int) -> None:
+def _progress(batch: ImportBatch, count: int, run: StreamingRun | None = None) -> None:
+    """The heartbeat, with the rows read so far, every ``_progress_rows()`` rows."""
     if count % _progress_rows() == 0:
+        if run is not None:
+            run.pause()  # the heartbeat needs the connection the run may be writing through
         _heartbeat(batch, rows_read=count)
 
 
@@ -417,12 +425,14 @@ def _parse_streaming(
     run = spec.stream(batch.county, options)
     try:
         count = 0
+        every = _progress_rows()  # read once: this loop runs for every row
         with _open(batch, spec, options) as table:
             for sheet_row in table.rows():
                 row = Row(sheet_row.number, sheet_row.values, sheet_row.numeric_cells)
                 run.add(row, spec.raw(row) if staged is not None else "{}")
                 count += 1
-                _progress(batch, count)
+                if count % every == 0:
+                    _progress(batch, count, run)
             problems = _Problems(_table_warnings(table))
         # Rows staged in tables are read back through a server-side cursor: in a transaction it
         # streams (a holdable one, outside, would first copy the whole result).

@@ -51,7 +51,7 @@ from openpyxl.utils.cell import range_boundaries
 from openpyxl.xml.constants import SHARED_STRINGS
 
 from lowbao.imports.cells import normalise_header, normalise_text
-from lowbao.imports.safety import MESSAGES, FileKind, UnreadableFile, check_file
+from lowbao.imports.safety import MESSAGES, FileKind, UnreadableFile, check_file, check_stored
 from lowbao.imports.xlsx_stream import (
     MERGE_NEEDLES,
     RawRow,
@@ -292,6 +292,7 @@ def open_table(
     sheet: str | None = None,
     max_bytes: int | None = None,
     name: str | None = None,
+    sha256: str | None = None,
 ) -> Table:
     """Check the file, open its sheet (the first unless ``sheet`` names one) and find the header
     row: the first row among the first 30 that holds every required header. ``aliases`` maps a
@@ -301,7 +302,9 @@ def open_table(
 
     ``source`` is a path or a seekable binary file object — a stored upload decrypted in memory
     (``storage.open_decrypted``), which the table then owns and closes; ``name`` stands for its
-    file name (extension checks, a CSV's sheet name), by default its ``name``."""
+    file name (extension checks, a CSV's sheet name), by default its ``name``. ``sha256``, for a
+    stored upload (configured limits only), is the digest its content should have: the safety
+    scan is skipped when this process has passed that very content (``safety.check_stored``)."""
     if isinstance(source, str | Path):
         path = Path(source)
         try:
@@ -314,7 +317,10 @@ def open_table(
         stream = source
         name = name or str(getattr(source, "name", ""))
     try:
-        kind = check_file(stream, name=name, max_bytes=max_bytes)
+        if sha256 is not None and max_bytes is None:
+            kind = check_stored(stream, name=name, sha256=sha256)
+        else:
+            kind = check_file(stream, name=name, max_bytes=max_bytes)
         opened = _open_source(stream, name, kind, sheet)
     except BaseException:
         stream.close()

@@ -15,16 +15,26 @@ alone, and refuses anything that is not safe to hand to openpyxl, xlrd or the cs
   ``FILEPASS`` record (a password-protected ``.xls``) or a VBA storage is refused;
 * CSV: text only, so any NUL byte (binary content) is refused, except in UTF-16 text with a BOM.
 
+A stored upload is checked again whenever it is opened (``check_stored``), except when this
+process has already passed the very same content: its SHA-256, computed from the stream as it is
+opened, is one ``check_file`` passed here under the same extension and limits
+(``remember_passed``), so the scan would decide exactly as it did (the command line checks the
+file when it stores it, then opens it to parse it). Any other stored file, a file changed or
+swapped on disk since, or one opened by another process (a Celery worker) is checked in full.
+
 Every refusal is ``UnreadableFile(code, message)`` with a Chinese message for the user;
 ``import_ledger`` turns it into exit code 2 (contracts.md).
 """
 
+import hashlib
 import io
 import mmap
 import re
 import struct
+import threading
 import zipfile
 import zlib
+from collections import OrderedDict
 from pathlib import Path, PurePath
 from typing import BinaryIO, Literal
 
@@ -144,6 +154,56 @@ def check_file(
     )
 
 
+# Contents this process has passed (``remember_passed``): (SHA-256, extension, limits) → kind.
+# Bounded (the oldest forgotten first): forgetting one only means scanning it again.
+PASSED_KEPT = 64
+_PASSED: "OrderedDict[tuple[str, str, int, int], FileKind]" = OrderedDict()
+_PASSED_LOCK = threading.Lock()  # web servers run threads
+
+
+def _passed_key(sha256: str, name: str) -> tuple[str, str, int, int]:
+    """What decides ``check_file``'s result besides the content: the extension and the limits
+    as configured now."""
+    return (
+        sha256,
+        PurePath(name).suffix.lower(),
+        _setting("LOWBAO_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES),
+        _setting("LOWBAO_IMPORT_MAX_UNCOMPRESSED_BYTES", DEFAULT_MAX_UNCOMPRESSED_BYTES),
+    )
+
+
+def remember_passed(sha256: str, *, name: str, kind: FileKind) -> None:
+    """The content whose SHA-256 is ``sha256`` has just passed ``check_file`` as ``kind`` under
+    ``name`` with the configured limits (not with limits passed as arguments)."""
+    key = _passed_key(sha256, name)
+    with _PASSED_LOCK:
+        _PASSED[key] = kind
+        _PASSED.move_to_end(key)
+        while len(_PASSED) > PASSED_KEPT:
+            _PASSED.popitem(last=False)
+
+
+def _stream_sha256(stream: BinaryIO) -> str:
+    sha = hashlib.sha256()
+    stream.seek(0)
+    while chunk := stream.read(MIB):
+        sha.update(chunk)
+    return sha.hexdigest()
+
+
+def check_stored(stream: BinaryIO, *, name: str, sha256: str) -> FileKind:
+    """``check_file`` of a stored upload (configured limits) whose content should have the
+    SHA-256 ``sha256``: the scan is skipped only when this process passed that content under the
+    same extension and limits, proven by the digest of ``stream`` computed here (the stored file
+    is read once more, decrypted, far cheaper than the scan). Otherwise the full check."""
+    key = _passed_key(sha256, name)
+    with _PASSED_LOCK:
+        kind = _PASSED.get(key)
+    if kind is not None and _stream_sha256(stream) == sha256:
+        return kind
+    return check_file(stream, name=name)
+
+
 def _check_stream(
     stream: BinaryIO, name: str, max_bytes: int, max_uncompressed_bytes: int
 ) -> FileKind:
@@ -239,7 +299,8 @@ def _scan_part_for_declarations(archive: zipfile.ZipFile, member: zipfile.ZipInf
         with archive.open(member) as part:
             while chunk := part.read(CHUNK_BYTES):
                 window = tail + chunk
-                if _DECLARATION.search(window):
+                # Every declaration starts "<!" or "<\0!": looked for first at C speed.
+                if (b"<!" in window or b"<\x00!" in window) and _DECLARATION.search(window):
                     raise _refuse("xml_entity")
                 tail = window[-_DECLARATION_OVERLAP:]
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:

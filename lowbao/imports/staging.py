@@ -44,6 +44,7 @@ SPOOL_LINES = 500  # rows a writer gathers before writing them to its spool
 
 _names = itertools.count(1)
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r\x00]")
+_LINE_BREAK_OR_NUL = re.compile(r"[\n\r\x00]")
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": ""})
 # Values whose ``str`` is their COPY text as it is (digits, signs, points, dashes: no escape).
 _PLAIN_TYPES = frozenset({int, float, Decimal, date})
@@ -111,8 +112,8 @@ class TempTable:
     def drop(self) -> None:
         drop_tables([self.name])
 
-    def writer(self) -> "BulkWriter":
-        return BulkWriter(self.name, [name for name, _kind in self.columns])
+    def writer(self, *, streaming: bool = False) -> "BulkWriter":
+        return BulkWriter(self.name, [name for name, _kind in self.columns], streaming=streaming)
 
 
 def _registry() -> dict[str, bool]:
@@ -167,13 +168,22 @@ def drop_leftovers() -> None:
 class BulkWriter:
     """Rows for one table, spooled to a temporary file and written at ``flush``: one ``COPY`` on
     PostgreSQL, ``executemany`` in chunks of ``SQLITE_INSERT_ROWS`` on SQLite. Values are
-    ``None``, ``str``, ``int`` or ``bool``."""
+    ``None``, ``str``, ``int`` or ``bool``.
 
-    def __init__(self, table: str, columns: Sequence[str]) -> None:
+    ``streaming`` (PostgreSQL, outside a transaction): the rows go to the server as they come,
+    ``SPOOL_LINES`` at a time, through a ``COPY`` left open, so that the server stores them while
+    the caller goes on; ``pause`` ends that ``COPY`` (another statement needs the connection),
+    the next rows open a new one, and ``flush`` ends the last. ``close`` abandons one still open:
+    the rows it carried are not written. Inside a transaction the rows are spooled as above (an
+    abandoned ``COPY`` would abort the transaction)."""
+
+    def __init__(self, table: str, columns: Sequence[str], *, streaming: bool = False) -> None:
         self.table = table
         self.columns = list(columns)
         self.count = 0
         self._postgresql = is_postgresql()
+        self._streaming = streaming and self._postgresql and not connection.in_atomic_block
+        self._copy: tuple[Any, Any, Any] | None = None  # (cursor, its COPY block, the Copy)
         self._lines: list[str] = []  # rows not yet in the spool (written SPOOL_LINES at a time)
         self._spool = tempfile.SpooledTemporaryFile(  # noqa: SIM115 - closed by flush/close
             max_size=SPOOL_IN_MEMORY_BYTES, mode="w+", encoding="utf-8", newline="\n"
@@ -181,12 +191,14 @@ class BulkWriter:
 
     def add(self, values: Sequence[Any]) -> None:
         if self._postgresql:
-            # _copy_text inlined for the usual values: this runs for every cell. Printable text
-            # holds no tab, line break or NUL: only a backslash would need escaping.
+            # _copy_text inlined for the usual values: this runs for every cell. Text goes in as
+            # it is, then the whole line is checked at once: no tab but the separators, no
+            # backslash but those of the NULL markers and no line break or NUL means that no
+            # value needed escaping; otherwise the line is made again value by value.
             line = "\t".join(
                 [
                     value
-                    if type(value) is str and value.isprintable() and "\\" not in value
+                    if type(value) is str
                     else "\\N"
                     if value is None
                     else str(value)
@@ -195,6 +207,12 @@ class BulkWriter:
                     for value in values
                 ]
             )
+            if (
+                line.count("\t") != len(values) - 1
+                or line.count("\\") != values.count(None)
+                or _LINE_BREAK_OR_NUL.search(line)
+            ):
+                line = "\t".join([_copy_text(value) for value in values])
         else:
             line = json.dumps(list(values), ensure_ascii=False, default=str)
         self._lines.append(line)
@@ -205,11 +223,51 @@ class BulkWriter:
     def _spool_lines(self) -> None:
         if self._lines:
             self._lines.append("")  # the last line's end
-            self._spool.write("\n".join(self._lines))
+            text = "\n".join(self._lines)
             self._lines = []
+            if self._streaming:
+                self._open_copy().write(text)
+            else:
+                self._spool.write(text)
+
+    def _copy_sql(self) -> str:
+        columns = ", ".join(quote(name) for name in self.columns)
+        return f"COPY {quote(self.table)} ({columns}) FROM STDIN"
+
+    def _open_copy(self) -> Any:
+        if self._copy is None:
+            cursor = connection.cursor()
+            try:
+                block = cursor.cursor.copy(self._copy_sql())
+                self._copy = (cursor, block, block.__enter__())
+            except BaseException:
+                cursor.close()
+                raise
+        return self._copy[2]
+
+    def _end_copy(self, error: BaseException | None = None) -> None:
+        if self._copy is None:
+            return
+        cursor, block, _copy = self._copy
+        self._copy = None
+        try:
+            block.__exit__(type(error) if error else None, error, None)
+        finally:
+            cursor.close()
+
+    def pause(self) -> None:
+        """Send the rows added so far and end the ``COPY`` in progress, if any, so that other
+        statements can run on the connection (streaming only; otherwise nothing)."""
+        if self._streaming:
+            self._spool_lines()
+            self._end_copy()
 
     def flush(self) -> int:
         """Write the spooled rows; returns how many were written."""
+        if self._streaming:
+            self.pause()
+            written, self.count = self.count, 0
+            return written
         self._spool_lines()
         written = self.count
         if written:
@@ -217,8 +275,7 @@ class BulkWriter:
             columns = ", ".join(quote(name) for name in self.columns)
             with connection.cursor() as cursor:
                 if self._postgresql:
-                    sql = f"COPY {quote(self.table)} ({columns}) FROM STDIN"
-                    with cursor.cursor.copy(sql) as copy:
+                    with cursor.cursor.copy(self._copy_sql()) as copy:
                         while chunk := self._spool.read(COPY_CHUNK_BYTES):
                             copy.write(chunk)
                 else:
@@ -237,6 +294,8 @@ class BulkWriter:
     def close(self) -> None:
         self._lines = []
         self._spool.close()
+        if self._copy is not None:
+            self._end_copy(RuntimeError("import abandoned: rows not written"))
 
 
 def _copy_text(value: Any) -> str:

@@ -24,7 +24,7 @@ import os
 import re
 import tempfile
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from xml.parsers import expat
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -137,6 +137,24 @@ def expat_parser() -> "expat.XMLParserType":
     return parser
 
 
+def handled_parser(
+    start: Callable[[str, dict[str, str]], None],
+    end: Callable[[str], None],
+    characters: Callable[[str], None],
+    *,
+    declaration: Callable[[str, str | None, int], None] | None = None,
+) -> "expat.XMLParserType":
+    """``expat_parser`` with its element and character data handlers set, and the XML
+    declaration's when given (a parser that reads a part's prolog)."""
+    parser = expat_parser()
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = characters
+    if declaration is not None:
+        parser.XmlDeclHandler = declaration
+    return parser
+
+
 @functools.lru_cache(maxsize=4096)
 def column_index(reference: str) -> int:
     """1-based column of a cell reference such as ``AB12`` (``$`` signs allowed)."""
@@ -223,12 +241,13 @@ class SheetRows:
                 break
 
     def _parser(self, *, watch: bool = False) -> "expat.XMLParserType":
-        parser = expat_parser()
-        parser.StartElementHandler = self._start
-        parser.EndElementHandler = self._end
-        parser.CharacterDataHandler = self._characters
+        parser = handled_parser(
+            self._start,
+            self._end,
+            self._characters,
+            declaration=self._declaration if watch else None,
+        )
         if watch:
-            parser.XmlDeclHandler = self._declaration
             parser.StartNamespaceDeclHandler = self._bind
             parser.EndNamespaceDeclHandler = self._unbind
             self._watching = parser
@@ -764,13 +783,13 @@ class _SharedStrings:
         self._watching = False
 
     def _parser(self, *, watch: bool = False) -> "expat.XMLParserType":
-        parser = expat_parser()
-        parser.StartElementHandler = self._start
-        parser.EndElementHandler = self._end
-        parser.CharacterDataHandler = self._characters
+        parser = handled_parser(
+            self._start,
+            self._end,
+            self._characters,
+            declaration=self._declaration if watch else None,
+        )
         self._watching = watch
-        if watch:
-            parser.XmlDeclHandler = self._declaration
         self._parser_now = parser
         return parser
 

@@ -71,6 +71,24 @@ def assert_counts_match_apply(batch: ImportBatch, actor) -> None:
     )
 
 
+def file_maker(tmp_path, *, actor, kind: str, headers: list[str], county=None):
+    """``file(rows, name)``: the batch of a ``kind`` file with these rows, uploaded by
+    ``actor``."""
+
+    def file(rows: list[dict], name: str) -> ImportBatch:
+        return make_batch(
+            tmp_path,
+            actor=actor,
+            county=county,
+            kind=kind,
+            headers=headers,
+            rows=rows,
+            name=name,
+        )
+
+    return file
+
+
 def assert_nothing_plain(batch: ImportBatch, secrets: list[str]) -> None:
     text = json.dumps(batch.preview, ensure_ascii=False)
     for secret in secrets:
@@ -146,10 +164,8 @@ def test_a_roster_with_more_households_than_samples_shows_the_first_in_file_orde
     assert (groups["updated"]["count"], groups["unchanged"]["count"]) == (0, 0)
 
 
-def test_a_roster_previewed_after_skip_invalid_leaves_the_invalid_household_out(
-    areas, admins, tmp_path, staged_in
-):
-    ids = [make_id_number() for _ in range(3)]
+def apply_first_roster(tmp_path, admins, areas, ids: list[str]) -> None:
+    """A roster of households DB001 and DB002 (heads ``ids[0]`` and ``ids[1]``), applied."""
     applied(
         make_batch(
             tmp_path,
@@ -160,6 +176,13 @@ def test_a_roster_previewed_after_skip_invalid_leaves_the_invalid_household_out(
         ),
         admins.county,
     )
+
+
+def test_a_roster_previewed_after_skip_invalid_leaves_the_invalid_household_out(
+    areas, admins, tmp_path, staged_in
+):
+    ids = [make_id_number() for _ in range(3)]
+    apply_first_roster(tmp_path, admins, areas, ids)
     rows = [
         roster_row("DB001", ids[0]),
         roster_row("DB002", bad_check_digit(ids[1])),  # invalid: skipped
@@ -270,16 +293,7 @@ def disability_row(id_number: str, issued_on: str = "2020-05-01") -> dict:
 def test_a_disability_ledger_imported_again_is_previewed_by_row_outcome(admins, tmp_path):
     ids = [make_id_number() for _ in range(4)]
 
-    def file(rows: list[dict], name: str) -> ImportBatch:
-        return make_batch(
-            tmp_path,
-            actor=admins.region,
-            county=None,
-            kind="disability",
-            headers=DISABILITY_HEADERS,
-            rows=rows,
-            name=name,
-        )
+    file = file_maker(tmp_path, actor=admins.region, kind="disability", headers=DISABILITY_HEADERS)
 
     applied(file([disability_row(i) for i in ids[:3]], "1.csv"), admins.region)
     rows = [
@@ -315,16 +329,9 @@ def test_a_disability_ledger_imported_again_is_previewed_by_row_outcome(admins, 
 def test_a_verification_ledger_imported_again_is_previewed_by_row_outcome(admins, tmp_path):
     ids = [make_id_number() for _ in range(3)]
 
-    def file(rows: list[dict], name: str) -> ImportBatch:
-        return make_batch(
-            tmp_path,
-            actor=admins.region,
-            county=None,
-            kind="verification",
-            headers=VERIFICATION_HEADERS,
-            rows=rows,
-            name=name,
-        )
+    file = file_maker(
+        tmp_path, actor=admins.region, kind="verification", headers=VERIFICATION_HEADERS
+    )
 
     applied(file([verification_row(i) for i in ids[:2]], "1.csv"), admins.region)
     rows = [
@@ -351,16 +358,7 @@ def test_a_standards_ledger_imported_again_is_previewed_by_row_outcome(areas, ad
     def standard(day: str, amount: str) -> dict:
         return {"区划代码": COUNTY, "生效日期": day, "农村低保标准": amount}
 
-    def file(rows: list[dict], name: str) -> ImportBatch:
-        return make_batch(
-            tmp_path,
-            actor=admins.region,
-            county=None,
-            kind="standards",
-            headers=STANDARDS_HEADERS,
-            rows=rows,
-            name=name,
-        )
+    file = file_maker(tmp_path, actor=admins.region, kind="standards", headers=STANDARDS_HEADERS)
 
     applied(
         file([standard("2025-01-01", "700"), standard("2026-01-01", "760")], "1.csv"), admins.region
@@ -386,16 +384,9 @@ def test_an_areas_ledger_imported_again_is_previewed_by_row_outcome(areas, admin
     def village(code: str, name: str) -> dict:
         return {"统计用区划代码": code, "城乡分类代码": "220", "名称": name}
 
-    def file(rows: list[dict], name: str) -> ImportBatch:
-        return make_batch(
-            tmp_path,
-            actor=admins.county,
-            county=areas.county,
-            kind="areas",
-            headers=AREAS_HEADERS,
-            rows=rows,
-            name=name,
-        )
+    file = file_maker(
+        tmp_path, actor=admins.county, county=areas.county, kind="areas", headers=AREAS_HEADERS
+    )
 
     applied(
         file([village("150121100203", "三村"), village("150121100204", "四村")], "1.csv"),
@@ -465,16 +456,7 @@ def test_the_batch_page_shows_each_group_with_its_samples_masked(
     areas, admins, login_client, tmp_path
 ):
     ids = [make_id_number() for _ in range(3)]
-    applied(
-        make_batch(
-            tmp_path,
-            actor=admins.county,
-            county=areas.county,
-            rows=[roster_row("DB001", ids[0]), roster_row("DB002", ids[1])],
-            name="a.csv",
-        ),
-        admins.county,
-    )
+    apply_first_roster(tmp_path, admins, areas, ids)
     rows = [
         roster_row("DB001", ids[0]),
         roster_row("DB002", ids[1], 月保障金额="720.00"),
