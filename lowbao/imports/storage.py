@@ -45,7 +45,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Q
 from django.utils import timezone
 
@@ -98,11 +97,7 @@ def full_path(relative: str) -> Path:
 @lru_cache(maxsize=8)
 def _derived_cipher(key_id: str, encoded: str) -> AESGCM:
     # The field key's own decoding rules (standard or URL-safe base64, strictly validated).
-    key = protection._decode_key(encoded, setting=f"FIELD_ENCRYPTION_KEYS[{key_id!r}]")
-    if len(key) != protection.AES_KEY_BYTES:
-        raise ImproperlyConfigured(
-            f"FIELD_ENCRYPTION_KEYS[{key_id!r}] must decode to {protection.AES_KEY_BYTES} bytes"
-        )
+    key = protection.field_key_bytes(key_id, encoded)
     derived = HKDF(
         algorithm=hashes.SHA256(),
         length=protection.AES_KEY_BYTES,

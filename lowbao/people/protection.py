@@ -56,6 +56,17 @@ def _decode_key(encoded: object, *, setting: str) -> bytes:
     raise ImproperlyConfigured(f"{setting} is not valid base64")
 
 
+def field_key_bytes(key_id: str, encoded: object) -> bytes:
+    """The AES key of ``FIELD_ENCRYPTION_KEYS[key_id]``: standard or URL-safe base64, strictly
+    validated, of exactly ``AES_KEY_BYTES`` bytes (else ``ImproperlyConfigured``)."""
+    key = _decode_key(encoded, setting=f"FIELD_ENCRYPTION_KEYS[{key_id!r}]")
+    if len(key) != AES_KEY_BYTES:
+        raise ImproperlyConfigured(
+            f"FIELD_ENCRYPTION_KEYS[{key_id!r}] must decode to {AES_KEY_BYTES} bytes"
+        )
+    return key
+
+
 @lru_cache(maxsize=8)
 def _ciphers(keys: tuple[tuple[str, str], ...], current_key_id: str) -> dict[str, AESGCM]:
     if not keys:
@@ -64,12 +75,7 @@ def _ciphers(keys: tuple[tuple[str, str], ...], current_key_id: str) -> dict[str
     for key_id, encoded in keys:
         if not key_id or KEY_ID_SEPARATOR in key_id:
             raise ImproperlyConfigured(f"Invalid key id in FIELD_ENCRYPTION_KEYS: {key_id!r}")
-        key = _decode_key(encoded, setting=f"FIELD_ENCRYPTION_KEYS[{key_id!r}]")
-        if len(key) != AES_KEY_BYTES:
-            raise ImproperlyConfigured(
-                f"FIELD_ENCRYPTION_KEYS[{key_id!r}] must decode to {AES_KEY_BYTES} bytes"
-            )
-        ciphers[key_id] = AESGCM(key)
+        ciphers[key_id] = AESGCM(field_key_bytes(key_id, encoded))
     if current_key_id not in ciphers:
         raise ImproperlyConfigured(
             f"FIELD_ENCRYPTION_CURRENT_KEY_ID {current_key_id!r} is not in FIELD_ENCRYPTION_KEYS"
