@@ -80,6 +80,7 @@ def test_the_home_page_shows_the_cards_with_links_in_a_fixed_number_of_queries(
     assert len(three) == len(one)
     html = response.content.decode()
     assert 'id="home-cards"' in html
+    assert '<link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml">' in html
     assert f'href="{reverse("cases:worklist")}"' in html
     assert f'href="{reverse("review:reconciliation_worklist")}"' in html
     assert '<dd class="col-6 text-end mb-1 text-danger fw-bold">1</dd>' in html
