@@ -1,6 +1,6 @@
 """Reads of households and applications, always scoped to the actor (style B.5)."""
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Model, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -108,23 +108,30 @@ HOUSEHOLD_LIST_FIELDS = (
 )
 
 
-def household_list_queryset(*, actor: object) -> QuerySet[Household]:
-    """The rows of the household list, scoped, with ``member_count``: a correlated count that
-    PostgreSQL evaluates for the page's rows only (after ORDER BY … LIMIT), where a
-    ``Count("members")`` grouped every household of the actor's areas — and the capped total
-    above the list joined and grouped them a second time."""
+def member_count(member_model: type[Model]) -> Coalesce:
+    """The number of ``member_model`` rows (``household`` foreign key) of each household, as a
+    correlated subquery: PostgreSQL evaluates it for the rows a page reads only (after ORDER BY
+    … LIMIT), where a ``Count`` over the join groups every household of the actor's areas."""
     members = (
-        HouseholdMember.objects.filter(household=OuterRef("pk"))
+        member_model.objects.filter(household=OuterRef("pk"))
         .order_by()
         .values("household")
         .annotate(n=Count("pk"))
         .values("n")
     )
+    return Coalesce(Subquery(members), 0)
+
+
+def household_list_queryset(*, actor: object) -> QuerySet[Household]:
+    """The rows of the household list, scoped, with ``member_count``: a correlated count that
+    PostgreSQL evaluates for the page's rows only (after ORDER BY … LIMIT), where a
+    ``Count("members")`` grouped every household of the actor's areas — and the capped total
+    above the list joined and grouped them a second time."""
     return scope_by_county(
         Household.objects.select_related("area__parent").only(*HOUSEHOLD_LIST_FIELDS),
         actor=actor,
         perm=Perm.CASE_VIEW,
-    ).annotate(member_count=Coalesce(Subquery(members), 0))
+    ).annotate(member_count=member_count(HouseholdMember))
 
 
 def access_household_by_id(

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -28,7 +27,7 @@ from cases.models import (
     Household,
     HouseholdMember,
 )
-from cases.selectors import household_queryset, scope_by_county
+from cases.selectors import household_queryset, member_count, scope_by_county
 from lowbao.areas.models import Area, AreaLevel
 from lowbao.areas.roles import Perm
 from lowbao.areas.scoping import actor_has_perm, scope_to_actor
@@ -499,18 +498,11 @@ def registry_household_list(
     """The scoped list with its filters (``area`` already checked by ``access_area_by_code``)."""
     # scoped by county (the ``(county, number)`` index in list order) and the members counted for
     # the rows read only, not grouped over every household of the actor's areas (quality.md P6)
-    members = (
-        RegistryMember.objects.filter(household=OuterRef("pk"))
-        .order_by()
-        .values("household")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
     queryset = scope_by_county(
         RegistryHousehold.objects.select_related("area", "area__parent", "county"),
         actor=actor,
         perm=Perm.REGISTRY_VIEW,
-    ).annotate(member_count=Coalesce(Subquery(members), 0))
+    ).annotate(member_count=member_count(RegistryMember))
     if area is not None:
         queryset = queryset.filter(area__path__startswith=area.path)
     if attribute:
