@@ -1062,8 +1062,9 @@ class RosterRun:
             if len(self._held) <= self._limit:
                 return
             create_tables([self.rows_table, self.suspects_table, self.households_table])
-            # streamed to the server while the rest of the file is read (paused for heartbeats)
-            self._rows = self.rows_table.writer(streaming=True)
+            # spooled, not streamed through an open COPY: an area looked up once the file is read
+            # hung on the connection the COPY held (see the test of areas looked up after the read)
+            self._rows = self.rows_table.writer()
             for held in self._held:
                 self._rows.add(held)
             self._held = None
@@ -1078,6 +1079,7 @@ class RosterRun:
     # -- pass 2 --
 
     def outcomes(self) -> Iterator[RowOutcome]:
+        self.pause()  # end a COPY still open: the area lookups below need the connection
         self.validator.finish_areas()
         summary = StreamSummary()
         spill = self.households_table.writer() if self._held is None else None

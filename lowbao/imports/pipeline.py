@@ -397,11 +397,9 @@ def _open(batch: ImportBatch, spec: LedgerKind, options: ImportOptions) -> reade
     )
 
 
-def _progress(batch: ImportBatch, count: int, run: StreamingRun | None = None) -> None:
+def _progress(batch: ImportBatch, count: int) -> None:
     """The heartbeat, with the rows read so far, every ``_progress_rows()`` rows."""
     if count % _progress_rows() == 0:
-        if run is not None:
-            run.pause()  # the heartbeat needs the connection the run may be writing through
         _heartbeat(batch, rows_read=count)
 
 
@@ -432,7 +430,8 @@ def _parse_streaming(
                 run.add(row, spec.raw(row) if staged is not None else "{}")
                 count += 1
                 if count % every == 0:
-                    _progress(batch, count, run)
+                    run.pause()  # the heartbeat needs the connection the run may write through
+                    _heartbeat(batch, rows_read=count)
             problems = _Problems(_table_warnings(table))
         # Rows staged in tables are read back through a server-side cursor: in a transaction it
         # streams (a holdable one, outside, would first copy the whole result).
