@@ -4,9 +4,9 @@
   process passed that very content under the same extension and limits: the file the command
   line has just stored is not scanned twice, but a file swapped on disk since, a process that
   did not check it (a worker) and limits changed since are scanned in full.
-- Staged roster rows are spooled and written after the read (a ``COPY`` kept open while the file is read,
-  tried for P2, blocked the area lookups that follow the read): they stage what the rows held in memory stage, and a
-  read that fails midway leaves the connection usable and nothing staged."""
+- Staged roster rows are spooled and written after the read (a ``COPY`` kept open while the
+  file is read, tried for P2, blocked the area lookups that follow the read): they stage what
+  the rows held in memory stage, and a read that fails midway leaves nothing staged."""
 
 import io
 from pathlib import Path
